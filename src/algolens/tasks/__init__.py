@@ -1,0 +1,13 @@
+"""Pure task definitions (no torch): the 62 MIPS sequence tasks and user tasks.
+
+    >>> from algolens import tasks
+    >>> t = tasks.get("Parity_Last2")
+    >>> t.reference([1, 0, 0, 1])
+    [1, 1, 0, 1]
+"""
+
+from .registry import benchmark_names, get, load_task_file, names, register, unregister
+from .spec import SequenceTask, TaskError
+
+__all__ = ["SequenceTask", "TaskError", "get", "names", "benchmark_names", "register",
+           "unregister", "load_task_file"]

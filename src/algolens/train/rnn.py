@@ -1,0 +1,151 @@
+"""Train many RNNs of one shape at once (an ensemble dimension), stopping at 100% accuracy.
+
+Loss is the paper's 0.5·log(1 + (ŷ − y)²) per output; accuracy is the exact integer match
+round(ŷ) == y at every position of a sequence. A held-out batch is evaluated every
+``eval_every`` steps, never every step, and training stops as soon as one member is 100% correct
+on it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..models.rnn import RNNConfig, RNNEnsemble
+from ..tasks.spec import SequenceTask
+
+
+class TrainingDiverged(RuntimeError):
+    """Every member's loss became NaN or infinite; the message says when and what to try."""
+
+
+@dataclass
+class TaskData:
+    """Inputs and targets of one task as float tensors, ``x [n, T, C]``, ``y [n, T, D]``."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def generate(cls, task: SequenceTask, n: int, seed: int, length: int | None = None
+                 ) -> "TaskData":
+        rng = np.random.default_rng(seed)
+        xs = task.sample(n, rng, length)
+        ys = task.targets(xs)
+        x = torch.as_tensor(xs, dtype=torch.float32)
+        y = torch.as_tensor(ys, dtype=torch.float32)
+        return cls(x.unsqueeze(-1) if x.dim() == 2 else x, y.unsqueeze(-1) if y.dim() == 2 else y)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+def default_config(task: SequenceTask, hidden: int, f_depth: int = 1, f_width: int = 0,
+                   g_depth: int = 1, g_width: int = 0, encoding: str = "numeric",
+                   data: TaskData | None = None) -> RNNConfig:
+    """An RNNConfig for ``task`` with input/output scales chosen from the alphabet and targets.
+
+    The scales are fixed constants (part of the config), so they are function-preserving: they
+    only keep raw values such as 0..99 in a range where AdamW is well conditioned.
+    """
+    in_scale = tuple(1.0 / max(1, max(abs(v) for v in ch)) for ch in task.channels)
+    out_scale = 1.0
+    if data is not None:
+        out_scale = float(max(1.0, data.y.abs().max().item() / 2))
+        out_scale = float(2 ** round(math.log2(out_scale)))   # a power of two: exact in floats
+    return RNNConfig(n_inputs=task.n_channels, n_outputs=task.output_dim, hidden=hidden,
+                     f_depth=f_depth, f_width=f_width, g_depth=g_depth, g_width=g_width,
+                     encoding=encoding, alphabet=task.channels, input_scale=in_scale,
+                     output_scale=out_scale)
+
+
+def mips_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-member loss ``[E]``: mean of 0.5·log(1 + (ŷ − y)²)."""
+    return 0.5 * torch.log1p((pred - y) ** 2).flatten(1).mean(1)
+
+
+@torch.no_grad()
+def sequence_accuracy(model: RNNEnsemble, data: TaskData, chunk: int = 8192) -> torch.Tensor:
+    """Per-member fraction of sequences whose every rounded output is exact, ``[E]``."""
+    correct = torch.zeros(model.n_models)
+    for i in range(0, len(data), chunk):
+        pred = model(data.x[i : i + chunk])
+        ok = (torch.round(pred) == data.y[i : i + chunk]).flatten(2).all(-1)   # [E, B]
+        correct += ok.sum(1)
+    return correct / len(data)
+
+
+@dataclass
+class TrainResult:
+    """What one ensemble run produced. ``best`` indexes the member with the best held-out score."""
+
+    model: RNNEnsemble
+    steps: int
+    seconds: float
+    val_accuracy: list[float]
+    best: int
+    solved: bool
+    diverged: list[bool] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+
+
+def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
+                   train: TaskData, val: TaskData, max_steps: int = 10_000, batch: int = 512,
+                   lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
+                   seed: int = 0, deadline: float | None = None, callback=None) -> TrainResult:
+    """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
+
+    ``deadline`` is a ``time.monotonic()`` value after which training stops at the next
+    evaluation. ``callback(step, val_acc)`` is called at each evaluation (for progress bars).
+    """
+    torch.manual_seed(seed)
+    model = RNNEnsemble(cfg, n_models, seed=seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max_steps,
+                                                pct_start=0.02, anneal_strategy="cos",
+                                                final_div_factor=100.0)
+    gen = torch.Generator().manual_seed(seed)
+    alive = torch.ones(n_models, dtype=torch.bool)
+    t0, acc, step, history = time.monotonic(), torch.zeros(n_models), 0, []
+    for step in range(1, max_steps + 1):
+        idx = torch.randint(0, len(train), (batch,), generator=gen)
+        loss = mips_loss(model(train.x[idx]), train.y[idx])                 # [E]
+        bad = ~torch.isfinite(loss)
+        if bad.any():
+            alive &= ~bad
+            if not alive.any():
+                raise TrainingDiverged(
+                    f"{task.name}: every member's loss became NaN/inf at step {step} "
+                    f"({cfg.describe()}); lower the learning rate (now {lr:g})")
+            loss = torch.where(bad, torch.zeros_like(loss), loss)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        _zero_dead_grads(model, alive)
+        opt.step()
+        sched.step()
+        if step % eval_every == 0 or step == max_steps:
+            acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
+            history.append({"step": step, "loss": float(loss[alive].mean()),
+                            "val_acc": float(acc.max())})
+            if callback is not None:
+                callback(step, float(acc.max()))
+            if acc.max() >= 1.0 or (deadline is not None and time.monotonic() > deadline):
+                break
+    best = int(torch.argmax(acc))
+    return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,
+                       val_accuracy=acc.tolist(), best=best, solved=bool(acc[best] >= 1.0),
+                       diverged=(~alive).tolist(), history=history)
+
+
+def _zero_dead_grads(model: RNNEnsemble, alive: torch.Tensor) -> None:
+    if bool(alive.all()):
+        return
+    for p in model.parameters():
+        if p.grad is not None:
+            p.grad[~alive] = 0.0
+            with torch.no_grad():
+                p[~alive] = torch.nan_to_num(p[~alive])
