@@ -1,0 +1,36 @@
+"""Options and helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import click
+
+from .. import tasks
+from ..tasks.spec import SequenceTask
+
+
+def task_file_option(fn: Callable) -> Callable:
+    """``--task-file PATH``: a Python file that registers extra tasks (repeatable)."""
+    return click.option(
+        "--task-file", "task_files", multiple=True, type=click.Path(dir_okay=False),
+        help="Python file that calls algolens.tasks.register(...); its tasks become usable.",
+    )(fn)
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON object instead of text.")(fn)
+
+
+def resolve_task(name: str, task_files: tuple[str, ...] = ()) -> SequenceTask:
+    """Load task files (if any), then look the task up (did-you-mean on a miss)."""
+    for f in task_files:
+        tasks.load_task_file(f)
+    return tasks.get(name)
+
+
+def echo_json(obj: Any) -> None:
+    from ..io import _default
+    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=_default))
