@@ -1,7 +1,80 @@
-"""Subcommands (filled in by the module's owner)."""
+"""``algolens mips``: RNN -> verified Python program, for one task or the whole benchmark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
+
+from .common import echo_json, json_option, resolve_task, task_file_option
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the ``algolens`` group."""
+    group.add_command(mips_cmd)
+
+
+@click.command("mips")
+@click.argument("task", required=False)
+@task_file_option
+@json_option
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Root folder of runs; program.py and mips.json go into the task's run dir.")
+@click.option("--budget-seconds", default=300.0, show_default=True, type=float,
+              help="Training budget per task (ignored when a finished run is reused).")
+@click.option("--all", "all_tasks", is_flag=True, help="Run the 62-task benchmark.")
+@click.option("--tasks", "task_list", default="", help="With --all: comma-separated subset.")
+@click.option("--jobs", default=1, show_default=True, type=int,
+              help="With --all: tasks run in parallel processes.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_list, jobs, seed):
+    """Train (or reuse) an RNN for TASK, distil it into Python, verify the program.
+
+    \b
+    Examples:
+      algolens mips Parity_All                # prints the program and its verification
+      algolens mips Add_Mod_3 --json          # one JSON object
+      algolens mips --all --jobs 2            # benchmark table (Markdown + JSON in runs/mips/)
+    """
+    from ..studies import mips
+
+    if all_tasks:
+        names = [t for t in task_list.split(",") if t] or None
+        for f in task_files:
+            resolve_task(task or "Parity_All", (f,))
+        results = mips.run_all(names, jobs=jobs, budget_seconds=budget_seconds, out=out,
+                               seed=seed, progress=not as_json)
+        md_path, js_path = mips.write_benchmark(results, Path(out) / "mips")
+        if as_json:
+            echo_json({"results": [r for r in results], "markdown": str(md_path),
+                       "json": str(js_path)})
+        else:
+            click.echo(mips.benchmark_markdown(results))
+            click.echo(f"\nwrote {md_path} and {js_path}", err=True)
+        return
+    if not task:
+        raise click.UsageError("give a TASK name (see `algolens tasks`) or --all")
+    t = resolve_task(task, task_files)
+    res = mips.run(t, budget_seconds=budget_seconds, out=out, seed=seed, progress=not as_json)
+    if as_json:
+        echo_json(res.to_dict())
+        return
+    _print_text(res)
+
+
+def _print_text(res) -> None:
+    if res.program_source:
+        click.echo(res.program_source)
+    status = "SOLVED" if res.solved else "NOT SOLVED"
+    click.echo(f"# {res.task}: {status} (form: {res.form}); network {res.network_desc}; "
+               f"train {res.train_seconds:.1f}s, distil {res.distill_seconds:.1f}s", err=True)
+    if res.verification:
+        click.echo(f"# verification: {res.verification.summary()}", err=True)
+    for p in res.passes:
+        click.echo(f"#   {'ok  ' if p.ok else 'FAIL'} {p.name}: {p.reason}", err=True)
+    if res.run_dir:
+        click.echo(f"# wrote {res.run_dir}", err=True)
+    if not res.solved:
+        click.echo(f"# failed pass: {res.failed_pass}: {res.reason}", err=True)
+    sys.stdout.flush()

@@ -1,7 +1,150 @@
-"""Subcommands (filled in by the module's owner)."""
+"""``algolens tasks``: list the benchmark and user tasks, or show one task in detail."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
 
 import click
+
+from .. import tasks
+from ..tasks.spec import SequenceTask
+from .common import echo_json, json_option, resolve_task, task_file_option
+
+
+def example_row(task: SequenceTask) -> tuple[list, list]:
+    """A deterministic, informative example: of seeds 0..7, the row with the most distinct outputs."""
+    rows = [task.example(seed=s) for s in range(8)]
+    return max(rows, key=lambda r: len({repr(v) for v in r[1]}))
+
+
+def _fmt_value(v) -> str:
+    """One symbol or output, compactly: 7, or (1,0) for a tuple."""
+    if isinstance(v, (tuple, list)):
+        return "(" + ",".join(str(int(u)) for u in v) + ")"
+    return str(int(v))
+
+
+def _fmt_row(values: list, max_items: int | None = None) -> str:
+    """A row as space-separated values, shortened with '…' past max_items."""
+    shown = values if max_items is None else values[:max_items]
+    text = " ".join(_fmt_value(v) for v in shown)
+    return text + (" …" if len(shown) < len(values) else "")
+
+
+def _fmt_channel(chan: tuple[int, ...]) -> str:
+    """{0,1} for short alphabets, [-100..99] for contiguous long ones."""
+    if len(chan) > 4 and list(chan) == list(range(chan[0], chan[-1] + 1)):
+        return f"[{chan[0]}..{chan[-1]}]"
+    return "{" + ",".join(str(v) for v in chan) + "}"
+
+
+def format_alphabet(task: SequenceTask) -> str:
+    parts = [_fmt_channel(c) for c in task.channels]
+    return parts[0] if len(parts) == 1 else " x ".join(parts)
+
+
+def task_record(task: SequenceTask) -> dict:
+    """The JSON description of one task (also used by other commands' --json)."""
+    inp, out = example_row(task)
+    return {
+        "name": task.name,
+        "n_channels": task.n_channels,
+        "alphabet": [list(c) for c in task.channels],
+        "length": task.length,
+        "output_dim": task.output_dim,
+        "description": task.description,
+        "example_inputs": _plain(inp),
+        "example_outputs": _plain(out),
+    }
+
+
+def _plain(values: list) -> list:
+    """Ints, or lists of ints for tuple symbols / outputs (JSON has no tuples)."""
+    return [[int(u) for u in v] if isinstance(v, (tuple, list)) else int(v) for v in values]
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
+
+
+def _list_lines(all_tasks: list[SequenceTask]) -> list[str]:
+    rows = [["NAME", "IN", "L", "DESCRIPTION", "EXAMPLE (inputs -> outputs)"]]
+    for t in all_tasks:
+        inp, out = example_row(t)
+        desc = t.description if len(t.description) <= 48 else t.description[:47] + "…"
+        k = 6 if t.n_channels == 1 and t.output_dim == 1 else 4
+        rows.append([t.name, str(t.n_channels), str(t.length), desc,
+                     f"{_fmt_row(inp, k)} -> {_fmt_row(out, k)}"])
+    return _table(rows)
+
+
+def _definition(task: SequenceTask) -> str:
+    """The reference's docstring, else its source, else nothing."""
+    doc = inspect.getdoc(task.reference)
+    if doc:
+        return doc
+    try:
+        return textwrap.dedent(inspect.getsource(task.reference)).rstrip()
+    except (OSError, TypeError):
+        return ""
+
+
+def _detail_lines(task: SequenceTask) -> list[str]:
+    origin = "benchmark (MIPS)" if task.name in tasks.benchmark_names() else "user task"
+    lines = [
+        f"{task.name}  [{origin}]",
+        f"  description : {task.description or '(none)'}",
+        f"  inputs      : {task.n_channels} channel(s), alphabet {format_alphabet(task)}"
+        + ("  (one tuple per step)" if task.n_channels > 1 else ""),
+        f"  length      : {task.length}",
+        f"  output_dim  : {task.output_dim}",
+        f"  sampler     : {'custom' if task.sampler is not None else 'uniform, independent'}",
+    ]
+    definition = _definition(task)
+    if definition:
+        lines += ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()]
+    lines.append("  examples    :")
+    for seed in range(3):
+        inp, out = task.example(seed=seed)
+        lines += [f"    x = {_fmt_row(inp)}", f"    y = {_fmt_row(out)}", ""]
+    return lines[:-1]
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the ``algolens`` group."""
+
+    @group.command("tasks")
+    @click.argument("name", required=False)
+    @task_file_option
+    @json_option
+    def tasks_cmd(name: str | None, task_files: tuple[str, ...], as_json: bool) -> None:
+        """List every task (the 62 MIPS benchmark tasks plus user tasks), or show one.
+
+        Each line shows the task's name, input channels, length, a one-line description and
+        one example row. With NAME, show the task's definition, alphabet, length and three
+        example rows.
+
+        \b
+        Examples:
+          algolens tasks                          # all tasks, one line each
+          algolens tasks Div_3                    # one task in detail
+          algolens tasks --json                   # machine-readable list
+          algolens tasks --task-file my_tasks.py  # include your own tasks
+        """
+        if name is not None:
+            task = resolve_task(name, task_files)
+            if as_json:
+                echo_json(task_record(task))
+            else:
+                click.echo("\n".join(_detail_lines(task)))
+            return
+        for f in task_files:
+            tasks.load_task_file(f)
+        all_tasks = [tasks.get(n) for n in tasks.names()]
+        if as_json:
+            echo_json([task_record(t) for t in all_tasks])
+        else:
+            click.echo("\n".join(_list_lines(all_tasks)))

@@ -141,7 +141,12 @@ class RNNEnsemble(HookedModule):
             return x.to(self.input_scale.dtype) * self.input_scale
         parts = []
         for c, (alpha, _off) in enumerate(self._onehot):
-            parts.append((x[..., c : c + 1] == alpha.to(x.device)).to(torch.float32))
+            hit = x[..., c : c + 1] == alpha.to(x.device)            # [batch, time, |alphabet|]
+            if not bool(hit.any(-1).all()):
+                bad = x[..., c][~hit.any(-1)][0].item()
+                raise ValueError(f"input value {bad} in channel {c} is not in the one-hot "
+                                 f"alphabet {list(alpha.tolist())}")
+            parts.append(hit.to(torch.float32))
         return torch.cat(parts, dim=-1)
 
     def _mlp(self, z: torch.Tensor, layers: list[str]) -> torch.Tensor:
@@ -179,8 +184,16 @@ class RNNEnsemble(HookedModule):
         return self.hook_out(y)
 
     # ------------------------------------------------------------ members
+    def _index(self, i: int) -> int:
+        """Check a member index; negatives count from the end (p[-1:0] would be empty)."""
+        if not -self.n_models <= i < self.n_models:
+            raise ValueError(f"member index {i} is out of range for an ensemble of "
+                             f"{self.n_models} networks")
+        return i % self.n_models
+
     def member(self, i: int) -> "MIPSRNN":
         """A standalone copy of network ``i``."""
+        i = self._index(i)
         net = MIPSRNN(self.cfg)
         with torch.no_grad():
             for name, p in self.named_parameters():
@@ -188,6 +201,7 @@ class RNNEnsemble(HookedModule):
         return net
 
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
+        i = self._index(i)
         return {k: v[i : i + 1].detach().clone() for k, v in self.named_parameters()}
 
 

@@ -9,5 +9,13 @@
 from .registry import benchmark_names, get, load_task_file, names, register, unregister
 from .spec import SequenceTask, TaskError
 
-__all__ = ["SequenceTask", "TaskError", "get", "names", "benchmark_names", "register",
-           "unregister", "load_task_file"]
+__all__ = [
+           "SequenceTask",
+           "TaskError",
+           "benchmark_names",
+           "get",
+           "load_task_file",
+           "names",
+           "register",
+           "unregister",
+]

@@ -122,7 +122,9 @@ def _bit_palindrome(xs):
 def _palindrome_sampler(n: int, rng: np.random.Generator, length: int) -> np.ndarray:
     """A random palindrome of uniform length 2..L, followed by random bits."""
     out = rng.integers(0, 2, size=(n, length))
-    for i, m in enumerate(rng.integers(2, max(2, length) + 1, size=n)):
+    if length < 2:                     # no room for a palindrome of length >= 2
+        return out
+    for i, m in enumerate(rng.integers(2, length + 1, size=n)):
         half = out[i, : (m + 1) // 2]
         out[i, :m] = np.concatenate([half, half[: m // 2][::-1]])
     return out

@@ -9,7 +9,10 @@ from pathlib import Path
 from .library import BENCHMARK_TASKS
 from .spec import SequenceTask, TaskError
 
+_BENCHMARK = frozenset(t.name for t in BENCHMARK_TASKS)
 _REGISTRY: dict[str, SequenceTask] = {t.name: t for t in BENCHMARK_TASKS}
+_SOURCE: dict[str, str] = {}        # user task name -> task file it came from
+_LOADING: list[dict] = []           # stack of {"path": str, "names": [...]} while loading files
 
 
 def names() -> list[str]:
@@ -38,42 +41,79 @@ def get(name: str | SequenceTask) -> SequenceTask:
 
 
 def register(task: SequenceTask, replace: bool = False) -> SequenceTask:
-    """Validate a task (its reference runs on sampled rows) and add it to the registry."""
+    """Validate a task (its reference runs on sampled rows) and add it to the registry.
+
+    Re-loading the same task file replaces the tasks it registered before, so a file can be
+    loaded twice in one process (tests, notebooks) without a duplicate-name error.
+    """
     if not isinstance(task, SequenceTask):
         raise TaskError(f"register() takes a SequenceTask, got {type(task).__name__}; build one "
                         "with SequenceTask(name=..., alphabet=..., length=..., reference=...)")
-    if task.name in _REGISTRY and not replace and _REGISTRY[task.name] is not task:
-        raise TaskError(f"a task named {task.name!r} is already registered; choose another name "
-                        "or pass replace=True")
+    loading = _LOADING[-1] if _LOADING else None
+    if task.name in _BENCHMARK and _REGISTRY[task.name] is not task:
+        raise TaskError(f"{task.name!r} is a benchmark task and cannot be replaced; give your "
+                        "task another name")
+    same_file = loading is not None and _SOURCE.get(task.name) == loading["path"]
+    if task.name in _REGISTRY and _REGISTRY[task.name] is not task and not (replace or same_file):
+        where = f" (from {_SOURCE[task.name]})" if task.name in _SOURCE else ""
+        raise TaskError(f"a task named {task.name!r} is already registered{where}; choose another "
+                        "name or pass replace=True")
     task.validate()
+    if loading is not None and task.name in _REGISTRY:
+        loading["previous"].setdefault(task.name, _REGISTRY[task.name])
     _REGISTRY[task.name] = task
+    if loading is not None:
+        _SOURCE[task.name] = loading["path"]
+        loading["names"].append(task.name)
     return task
 
 
 def unregister(name: str) -> None:
-    """Remove a user task (benchmark tasks cannot be removed)."""
-    if name in {t.name for t in BENCHMARK_TASKS}:
+    """Remove a user task (benchmark tasks cannot be removed); unknown names are ignored."""
+    if name in _BENCHMARK:
         raise TaskError(f"{name!r} is a benchmark task and cannot be unregistered")
     _REGISTRY.pop(name, None)
+    _SOURCE.pop(name, None)
 
 
 def load_task_file(path: str | Path) -> list[str]:
-    """Execute a Python file that calls ``register(...)``; return the names it added."""
+    """Execute a Python file that calls ``register(...)``; return the names it registered.
+
+    If the file fails part-way, the registry is put back as it was before the call.
+    """
     p = Path(path)
+    if p.is_dir():
+        raise TaskError(f"task file {str(path)!r} is a directory; pass the path of a .py file "
+                        "that calls algolens.tasks.register(...)")
     if not p.is_file():
         raise TaskError(f"task file {str(path)!r} does not exist; pass the path of a .py file "
                         "that calls algolens.tasks.register(...)")
-    before = set(_REGISTRY)
+    key = str(p.resolve())
+    loading: dict = {"path": key, "names": [], "previous": {}}
+    _LOADING.append(loading)
+    try:
+        _run_task_file(p)
+    except BaseException:
+        for n in loading["names"]:            # undo a half-loaded file
+            unregister(n)
+        for n, old in loading["previous"].items():
+            _REGISTRY[n] = old
+            _SOURCE[n] = key
+        raise
+    finally:
+        _LOADING.pop()
+    if not loading["names"]:
+        raise TaskError(f"task file {str(p)!r} registered no task; call "
+                        "algolens.tasks.register(SequenceTask(...)) in it")
+    return list(dict.fromkeys(loading["names"]))
+
+
+def _run_task_file(p: Path) -> None:
     try:
         runpy.run_path(str(p), run_name="algolens_task_file")
-    except TaskError:
-        raise
+    except TaskError as e:
+        raise TaskError(f"task file {str(p)!r}: {e}") from e
     except SyntaxError as e:
         raise TaskError(f"task file {str(p)!r} has a syntax error at line {e.lineno}: {e.msg}") from e
     except Exception as e:
         raise TaskError(f"task file {str(p)!r} failed while loading: {e!r}") from e
-    added = [n for n in _REGISTRY if n not in before]
-    if not added:
-        raise TaskError(f"task file {str(p)!r} registered no task; call "
-                        "algolens.tasks.register(SequenceTask(...)) in it")
-    return added

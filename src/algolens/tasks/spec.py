@@ -12,8 +12,9 @@ Arrays used for training and verification have a fixed layout:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,30 +28,47 @@ class TaskError(ValueError):
     """A task definition or a task lookup is wrong; the message says what and how to fix it."""
 
 
+_SEQ = (list, tuple, range, np.ndarray)
+
+
 def _normalise_alphabet(name: str, alphabet: Any) -> tuple[tuple[int, ...], ...]:
     """Return one tuple of allowed ints per channel, validating as we go."""
-    if alphabet is None or not hasattr(alphabet, "__len__") or len(alphabet) == 0:
+    if isinstance(alphabet, (set, frozenset)):
+        alphabet = sorted(alphabet, key=repr)
+    if not isinstance(alphabet, _SEQ):
+        raise TaskError(
+            f"task {name!r}: alphabet must be a list of allowed ints (one channel) or a list of "
+            f"such lists (one per channel), got {type(alphabet).__name__} {alphabet!r}; "
+            "e.g. alphabet=[0, 1] or alphabet=[[0, 1], [0, 1]]"
+        )
+    if len(alphabet) == 0:
         raise TaskError(
             f"task {name!r}: alphabet is empty; give a list of allowed ints (one channel) "
             "or a list of such lists (one per channel), e.g. alphabet=[0, 1]"
         )
-    first = alphabet[0]
-    channels = alphabet if isinstance(first, (list, tuple, range, np.ndarray)) else [alphabet]
-    out = []
-    for c, chan in enumerate(channels):
-        vals = list(chan)
-        if not vals:
-            raise TaskError(f"task {name!r}: alphabet of channel {c} is empty; list its allowed ints")
-        for v in vals:
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TaskError(
-                    f"task {name!r}: alphabet value {v!r} in channel {c} is not an int; "
-                    "alphabets are lists of ints"
-                )
-        if len(set(vals)) != len(vals):
-            raise TaskError(f"task {name!r}: alphabet of channel {c} repeats a value: {vals}")
-        out.append(tuple(sorted(int(v) for v in vals)))
-    return tuple(out)
+    multi = [isinstance(a, _SEQ) for a in alphabet]
+    if any(multi) and not all(multi):
+        raise TaskError(
+            f"task {name!r}: alphabet {list(alphabet)!r} mixes ints and lists; give either a list "
+            "of ints (one channel) or a list of lists (one per channel)"
+        )
+    channels = alphabet if all(multi) else [alphabet]
+    return tuple(_normalise_channel(name, c, chan) for c, chan in enumerate(channels))
+
+
+def _normalise_channel(name: str, c: int, chan: Any) -> tuple[int, ...]:
+    vals = list(chan)
+    if not vals:
+        raise TaskError(f"task {name!r}: alphabet of channel {c} is empty; list its allowed ints")
+    for v in vals:
+        if not _is_int(v):
+            raise TaskError(
+                f"task {name!r}: alphabet value {v!r} in channel {c} is not an int; "
+                "alphabets are lists of ints"
+            )
+    if len(set(vals)) != len(vals):
+        raise TaskError(f"task {name!r}: alphabet of channel {c} repeats a value: {vals}")
+    return tuple(sorted(int(v) for v in vals))
 
 
 @dataclass(frozen=True)
@@ -91,8 +109,13 @@ class SequenceTask:
             raise TaskError(f"task {self.name!r}: length must be a positive int, got {self.length!r}")
         if not callable(self.reference):
             raise TaskError(f"task {self.name!r}: reference must be a function list -> list")
-        if not isinstance(self.output_dim, int) or self.output_dim < 1:
-            raise TaskError(f"task {self.name!r}: output_dim must be a positive int")
+        if not _is_int(self.output_dim) or self.output_dim < 1:
+            raise TaskError(f"task {self.name!r}: output_dim must be a positive int, "
+                            f"got {self.output_dim!r}")
+
+    def __hash__(self) -> int:
+        # the alphabet may be a list, so the dataclass hash would fail; tasks are keyed by name
+        return hash((self.name, self.channels, self.length, self.output_dim))
 
     # ----------------------------------------------------------------- shape facts
     @property
@@ -146,7 +169,7 @@ class SequenceTask:
         return inp, list(self.reference(inp))
 
     # ----------------------------------------------------------------- validation
-    def validate(self, n: int = 32, seed: int = 0) -> "SequenceTask":
+    def validate(self, n: int = 32, seed: int = 0) -> SequenceTask:
         """Run the reference on sampled rows and check lengths and types; raise TaskError if wrong."""
         rng = np.random.default_rng(seed)
         for length in (self.length, 2 * self.length):
@@ -158,17 +181,31 @@ class SequenceTask:
             if xs.shape != want:
                 raise TaskError(f"task {self.name!r}: sampler returned shape {xs.shape}, "
                                 f"expected {want}")
+            self._check_in_alphabet(xs)
             for row in xs:
                 self._check_row(self._row_to_list(row))
         return self
+
+    def _check_in_alphabet(self, xs: np.ndarray) -> None:
+        cols = [xs] if self.n_channels == 1 else [xs[..., c] for c in range(self.n_channels)]
+        for c, (col, chan) in enumerate(zip(cols, self.channels)):
+            bad = col[~np.isin(col, chan)]
+            if bad.size:
+                raise TaskError(f"task {self.name!r}: the sampler produced {int(bad[0])} in "
+                                f"channel {c}, which is not in the alphabet {list(chan)}")
 
     def _check_row(self, inp: list) -> None:
         try:
             out = self.reference(list(inp))
         except Exception as e:
             raise TaskError(f"task {self.name!r}: reference failed on {inp}: {e!r}") from e
-        if not isinstance(out, (list, tuple)) or len(out) != len(inp):
-            got = len(out) if hasattr(out, "__len__") else type(out).__name__
+        if not isinstance(out, (list, tuple)):
+            raise TaskError(
+                f"task {self.name!r}: reference returned a {type(out).__name__}; it must return "
+                "a list with one output per input (wrap the result in list(...))"
+            )
+        if len(out) != len(inp):
+            got = len(out)
             raise TaskError(
                 f"task {self.name!r}: reference returned {got} outputs for {len(inp)} inputs; "
                 "it must return a list with one output per input"
@@ -180,6 +217,9 @@ class SequenceTask:
                     f"task {self.name!r}: reference returned {v!r}, but each output must be {kind} "
                     f"(set output_dim for tuple outputs)"
                 )
+        if list(self.reference(list(inp))) != list(out):
+            raise TaskError(f"task {self.name!r}: reference gave two different answers for {inp}; "
+                            "it must be a pure function of its input (no randomness or state)")
 
 
 def _is_int(v: Any) -> bool:

@@ -96,12 +96,18 @@ class TrainResult:
 def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    train: TaskData, val: TaskData, max_steps: int = 10_000, batch: int = 512,
                    lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
-                   seed: int = 0, deadline: float | None = None, callback=None) -> TrainResult:
+                   seed: int = 0, deadline: float | None = None, callback=None,
+                   stop_when_solved: bool = True) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
     ``deadline`` is a ``time.monotonic()`` value after which training stops at the next
     evaluation. ``callback(step, val_acc)`` is called at each evaluation (for progress bars).
+    ``stop_when_solved=False`` runs all ``max_steps`` (used by the batched-vs-sequential benchmark).
+    Raises ``TrainingDiverged`` when every member's loss is NaN/inf, ``ValueError`` for
+    non-finite data.
     """
+    _check_finite(task, train, "training")
+    _check_finite(task, val, "validation")
     torch.manual_seed(seed)
     model = RNNEnsemble(cfg, n_models, seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -133,12 +139,19 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                             "val_acc": float(acc.max())})
             if callback is not None:
                 callback(step, float(acc.max()))
-            if acc.max() >= 1.0 or (deadline is not None and time.monotonic() > deadline):
+            timed_out = deadline is not None and time.monotonic() > deadline
+            if (stop_when_solved and acc.max() >= 1.0) or timed_out:
                 break
     best = int(torch.argmax(acc))
     return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,
                        val_accuracy=acc.tolist(), best=best, solved=bool(acc[best] >= 1.0),
                        diverged=(~alive).tolist(), history=history)
+
+
+def _check_finite(task: SequenceTask, data: TaskData, what: str) -> None:
+    if not (torch.isfinite(data.x).all() and torch.isfinite(data.y).all()):
+        raise ValueError(f"{task.name}: the {what} data contains NaN/inf values; check the task's "
+                         "sampler and reference (they must return finite ints)")
 
 
 def _zero_dead_grads(model: RNNEnsemble, alive: torch.Tensor) -> None:

@@ -1,0 +1,1 @@
+"""Interpretability passes (sklearn-style estimators). ``analysis.rnn``: RNN -> program passes."""

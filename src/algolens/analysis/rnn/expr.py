@@ -1,0 +1,105 @@
+"""Integer expressions: the formula language of the symbolic regressors and the program IR.
+
+``render`` gives Python source; ``evaluate`` runs an expression on numpy arrays (vectorised,
+integer semantics identical to the rendered Python: floor division and modulo, ints for booleans).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+BINARY = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^")
+UNARY = ("abs", "neg", "not")
+TERNARY = ("select",)              # select(c, a, b) = a if c else b
+_PREC = {"|": 1, "^": 2, "&": 3, "+": 5, "-": 5, "*": 6, "//": 6, "%": 6, "neg": 7}
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+
+
+@dataclass(frozen=True)
+class Op:
+    op: str
+    args: tuple["Expr", ...]
+
+    def __post_init__(self) -> None:
+        arity = 2 if self.op in BINARY else 1 if self.op in UNARY else 3 if self.op in TERNARY \
+            else None
+        if arity is None or arity != len(self.args):
+            raise ValueError(f"bad operator {self.op!r} with {len(self.args)} arguments")
+
+
+Expr = Union[Var, Const, Op]
+
+
+def size(e: Expr) -> int:
+    """Number of nodes: the complexity measure used by the formula search."""
+    return 1 if not isinstance(e, Op) else 1 + sum(size(a) for a in e.args)
+
+
+def variables(e: Expr) -> set[str]:
+    if isinstance(e, Var):
+        return {e.name}
+    if isinstance(e, Op):
+        return set().union(*(variables(a) for a in e.args))
+    return set()
+
+
+def render(e: Expr, parent: int = 0) -> str:
+    """Python source for an expression; integers in, integers out (comparisons wrapped in int)."""
+    if isinstance(e, Var):
+        return e.name
+    if isinstance(e, Const):
+        return f"({e.value})" if e.value < 0 and parent > 0 else str(e.value)
+    op, a = e.op, e.args
+    if op in ("abs", "min", "max"):
+        return f"{op}({', '.join(render(x) for x in a)})"
+    if op in ("==", "<", "<="):
+        return f"int({render(a[0], 4)} {op} {render(a[1], 4)})"
+    if op == "not":
+        return f"(1 - {render(a[0], 6)})" if parent > 0 else f"1 - {render(a[0], 6)}"
+    if op == "neg":
+        s = f"-{render(a[0], 7)}"
+        return f"({s})" if parent >= 7 else s
+    if op == "select":
+        s = f"{render(a[1], 1)} if {render(a[0], 1)} else {render(a[2], 1)}"
+        return f"({s})" if parent > 0 else s
+    p = _PREC[op]
+    # left-associative: the right operand needs parentheses at equal precedence
+    s = f"{render(a[0], p)} {op} {render(a[1], p + 1)}"
+    return f"({s})" if p < parent else s
+
+
+def evaluate(e: Expr, env: dict[str, np.ndarray]) -> np.ndarray:
+    """Evaluate on integer arrays; division by zero raises ZeroDivisionError as in Python."""
+    if isinstance(e, Var):
+        return np.asarray(env[e.name], dtype=np.int64)
+    if isinstance(e, Const):
+        return np.int64(e.value)
+    a = [evaluate(x, env) for x in e.args]
+    return _apply(e.op, a)
+
+
+def _apply(op: str, a: list) -> np.ndarray:
+    if op in ("//", "%") and np.any(np.asarray(a[1]) == 0):
+        raise ZeroDivisionError("division by zero in a formula")
+    fn = _NUMPY[op]
+    return np.asarray(fn(*a), dtype=np.int64)
+
+
+_NUMPY = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "//": np.floor_divide, "%": np.mod,
+    "min": np.minimum, "max": np.maximum, "==": np.equal, "<": np.less, "<=": np.less_equal,
+    "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "abs": np.abs,
+    "neg": np.negative, "not": lambda v: 1 - v, "select": lambda c, x, y: np.where(c != 0, x, y),
+}

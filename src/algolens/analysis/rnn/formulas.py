@@ -1,0 +1,193 @@
+"""Formula search on a state machine: label states with integers, then regress the updates.
+
+A Mealy machine (states, next[s, x], out[s, x]) becomes a program ``y = G(s, x); s = F(s, x)``
+once its states carry integer labels. Candidate labellings, each tried and scored by total formula
+size (the selection rule: fewest nodes wins):
+
+  none          one state: y = G(x)
+  output        the label is the output emitted on entering the state (running aggregates)
+  last_input    the label is the input read on entering the state (windows, Prev-like)
+  output+input  both
+  permutation   every ordering of 0..n-1 (n <= 4)
+  bits          binary codes for Boolean regression with espresso (binary inputs, n <= 16)
+
+Edges that were snapped by the quantiser (not observed) are left out of the regression domain,
+so a counter's formula is fitted on what the network really did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...tasks.spec import SequenceTask
+from .boolean_sr import espresso_formulas
+from .expr import Expr, size
+from .fsm import MealyMachine
+from .integer_sr import IntegerSR
+
+
+@dataclass(frozen=True)
+class StateFormulas:
+    """Integer state variables with initial values and formulas (see codegen.ir semantics)."""
+
+    labelling: str
+    inputs: tuple[str, ...]
+    state: tuple[str, ...]
+    init: tuple[int, ...]
+    updates: tuple[Expr, ...]
+    outputs: tuple[Expr, ...]
+
+    @property
+    def complexity(self) -> int:
+        return sum(size(e) for e in self.updates + self.outputs)
+
+
+def input_names(task: SequenceTask) -> tuple[str, ...]:
+    return ("x",) if task.n_channels == 1 else tuple("abcdefgh"[: task.n_channels])
+
+
+def _in_edges(m: MealyMachine, what) -> dict[int, set]:
+    lab: dict[int, set] = {}
+    for s in range(m.n_states):
+        for k in range(len(m.symbols)):
+            if m.exact[s, k]:
+                lab.setdefault(int(m.next[s, k]), set()).add(what(s, k))
+    return lab
+
+
+def _edge_labels(m: MealyMachine, what) -> np.ndarray | None:
+    """Per-state label from its in-edges; None unless consistent and injective."""
+    lab = _in_edges(m, what)
+    rows = {}
+    for s in range(m.n_states):
+        vals = lab.get(s)
+        if vals is None:
+            if s == m.initial:
+                continue
+            return None
+        if len(vals) != 1:
+            return None
+        rows[s] = next(iter(vals))
+    if len(set(rows.values())) != len(rows):
+        return None
+    width = len(np.atleast_1d(next(iter(rows.values())))) if rows else 1
+    L = np.full((m.n_states, width), np.iinfo(np.int64).min, dtype=np.int64)
+    for s, v in rows.items():
+        L[s] = np.atleast_1d(v)
+    return L
+
+
+def labellings(m: MealyMachine, n_in: int):
+    """Yield (name, var names, labels [n, k]) candidates; unlabelled initial rows hold INT_MIN."""
+    n = m.n_states
+    if n == 1:
+        yield "none", (), np.zeros((1, 0), dtype=np.int64)
+        return
+    scalar_out = not isinstance(m.out[0][0], tuple)
+    sym = lambda s, k: m.symbols[k]                          # noqa: E731
+    if scalar_out:
+        L = _edge_labels(m, lambda s, k: m.out[s][k])
+        if L is not None:
+            yield "output", ("s",), L
+    L = _edge_labels(m, sym)
+    if L is not None:
+        yield "last_input", tuple(f"p{c}" if n_in > 1 else "p" for c in range(n_in)), L
+    if scalar_out:
+        L = _edge_labels(m, lambda s, k: (m.out[s][k],) + tuple(np.atleast_1d(m.symbols[k])))
+        if L is not None:
+            yield "output+input", ("s",) + (("p",) if n_in == 1 else
+                                            tuple(f"p{c}" for c in range(n_in))), L
+    if n <= 4:
+        for perm in itertools.permutations(range(n)):
+            yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None]
+
+
+def _init_candidates(L: np.ndarray, init: int) -> list[np.ndarray]:
+    if L[init, 0] != np.iinfo(np.int64).min:
+        return [L]
+    known = L[L[:, 0] != np.iinfo(np.int64).min]
+    lo, hi = int(known.min()), int(known.max())
+    out = []
+    for v in [0, -1, hi + 1, lo - 1] + list(range(lo, hi + 1)):
+        L2 = L.copy()
+        L2[init] = v
+        out.append(L2)
+    return out[:8]
+
+
+class FormulaSearch:
+    """State machine -> the simplest verified formulas over some state labelling.
+
+    Results: ``formulas_`` (StateFormulas or None), ``candidates_`` (labelling, complexity or
+    None), ``fidelity_`` (1.0 when the formulas reproduce every observed edge), ``report_``.
+    """
+
+    def __init__(self, max_size: int = 7, time_limit: float = 30.0) -> None:
+        self.max_size, self.time_limit = max_size, time_limit
+
+    def fit(self, machine: MealyMachine, task: SequenceTask) -> "FormulaSearch":
+        names = input_names(task)
+        self.formulas_, self.candidates_ = None, []
+        for label, vars_, L in labellings(machine, task.n_channels):
+            for L2 in _init_candidates(L, machine.initial):
+                f = self._regress(machine, task, names, label, vars_, L2)
+                self.candidates_.append((label, f.complexity if f else None))
+                if f and (self.formulas_ is None or f.complexity < self.formulas_.complexity):
+                    self.formulas_ = f
+                if f:
+                    break
+            if self.formulas_ is not None and label in ("none", "output", "last_input"):
+                break
+        if self.formulas_ is None and self._binary(machine, task):
+            self.formulas_ = self._boolean(machine, task, names)
+            self.candidates_.append(("bits", self.formulas_.complexity))
+        self.fidelity_ = 1.0 if self.formulas_ else 0.0
+        self.report_ = (f"labelling {self.formulas_.labelling!r}: complexity "
+                        f"{self.formulas_.complexity}" if self.formulas_ else
+                        f"no formula of size <= {self.max_size} on any labelling "
+                        f"({len(self.candidates_)} tried)")
+        return self
+
+    def _domain(self, m: MealyMachine, task: SequenceTask, names, vars_, L):
+        pts = [(s, k) for s in range(m.n_states) for k in range(len(m.symbols)) if m.exact[s, k]]
+        sym = np.array([np.atleast_1d(m.symbols[k]) for _, k in pts])
+        env = {n: sym[:, c] for c, n in enumerate(names)}
+        env.update({v: L[[s for s, _ in pts], i] for i, v in enumerate(vars_)})
+        return pts, env
+
+    def _regress(self, m, task, names, label, vars_, L) -> StateFormulas | None:
+        pts, env = self._domain(m, task, names, vars_, L)
+        outs = np.array([np.atleast_1d(m.out[s][k]) for s, k in pts])
+        targets = {f"y{d}": outs[:, d] for d in range(outs.shape[1])}
+        nxt = L[[int(m.next[s, k]) for s, k in pts]]
+        targets.update({f"next_{v}": nxt[:, i] for i, v in enumerate(vars_)})
+        consts = sorted({0, 1, 2, len(m.symbols), max(np.abs(m.symbols).max(), 1)} |
+                        {int(v) for v in np.atleast_1d(m.symbols)[:0]})
+        sr = IntegerSR(self.max_size, tuple(consts), time_limit=self.time_limit).fit(env, targets)
+        if any(e is None for e in sr.formulas_.values()):
+            return None
+        ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)
+        ys = tuple(sr.formulas_[f"y{d}"] for d in range(outs.shape[1]))
+        return StateFormulas(label, names, vars_, tuple(int(v) for v in L[m.initial]), ups, ys)
+
+    @staticmethod
+    def _binary(m: MealyMachine, task: SequenceTask) -> bool:
+        return (all(set(ch) <= {0, 1} for ch in task.channels) and m.n_states <= 16
+                and all(v in (0, 1) for row in m.out for v in row))
+
+    def _boolean(self, m: MealyMachine, task: SequenceTask, names) -> StateFormulas:
+        k = max(1, math.ceil(math.log2(m.n_states)))
+        vars_ = tuple(f"s{i}" for i in range(k))
+        code = (np.arange(m.n_states)[:, None] >> np.arange(k)) & 1          # [n, k]
+        pts = [(s, j) for s in range(m.n_states) for j in range(len(m.symbols)) if m.exact[s, j]]
+        bits_in = np.array([np.concatenate([code[s], np.atleast_1d(m.symbols[j])])
+                            for s, j in pts])
+        bits_out = np.array([np.concatenate([code[int(m.next[s, j])], [m.out[s][j]]])
+                             for s, j in pts])
+        exprs = espresso_formulas(bits_in, bits_out, list(vars_) + list(names))
+        return StateFormulas("bits", names, vars_, tuple(int(v) for v in code[m.initial]),
+                             tuple(exprs[:k]), (exprs[k],))

@@ -1,0 +1,109 @@
+"""Render a program IR as a standalone, standard-library-only Python module.
+
+The module defines ``f(xs)`` (list of inputs -> list of outputs, same length), a docstring saying
+which task, network and verification it came from, ``_EXAMPLES`` produced by the network, and
+``_self_check()``. Importing it does nothing else; running it as a script runs the self-check.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram, render
+
+
+def to_python(program: Program) -> str:
+    """Python source of ``program`` (deterministic: same IR, same text)."""
+    if isinstance(program, SymbolicProgram):
+        body = _symbolic_body(program)
+    elif isinstance(program, TableProgram):
+        body = _table_body(program)
+    else:
+        raise TypeError(f"cannot render {type(program).__name__}; expected a SymbolicProgram "
+                        "or a TableProgram")
+    parts = [_docstring(program.info, program.form), body, _self_check(program.info)]
+    return "\n\n\n".join(p.rstrip() for p in parts) + "\n"
+
+
+def _docstring(info: ProgramInfo, form: str) -> str:
+    lines = [f"{info.task}: a program distilled from a trained RNN by algolens (MIPS).", "",
+             f"Task: {info.task}", f"Network: {info.network or 'unknown'}",
+             f"Method: {info.method or form} (form: {form})",
+             f"Verification: {info.verification}", "",
+             "Entry point: f(xs) maps a list of inputs to a list of outputs of the same length.",
+             "Standard library only; importing this module has no side effects."]
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, 96, subsequent_indent="    ") or [""]
+    return '"""' + "\n".join(wrapped) + '\n"""'
+
+
+def _loop_target(inputs: tuple[str, ...]) -> str:
+    return inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"
+
+
+def _symbolic_body(p: SymbolicProgram) -> str:
+    ind = " " * 8
+    lines = ["def f(xs):", '    """Run the distilled recurrence over the inputs xs."""']
+    lines += [f"    {v.name} = {v.init}" for v in p.state]
+    lines += ["    ys = []", f"    for t, {_loop_target(p.inputs)} in enumerate(xs):"]
+    lines += [f"{ind}{n} = {render(e)}" for n, e in zip(p.output_names, p.outputs)]
+    if p.state:
+        names = ", ".join(v.name for v in p.state)
+        exprs = ", ".join(render(e) for e in p.updates)
+        if len(p.state) == 1 or len(names) + len(exprs) < 80:
+            lines.append(f"{ind}{names} = {exprs}")
+        else:
+            lines.append(f"{ind}{names} = (")
+            lines += [f"{ind}    {render(e)}," for e in p.updates]
+            lines.append(f"{ind})")
+    out = p.output_names[0] if len(p.output_names) == 1 else "(" + ", ".join(p.output_names) + ")"
+    lines += [f"{ind}ys.append({out})", "    return ys"]
+    if not p.uses_t:
+        lines = [ln.replace("for t, ", "for _t, ") for ln in lines]
+    return "\n".join(lines)
+
+
+def _dict_literal(name: str, d: dict) -> str:
+    items = [f"{k!r}: {v!r}" for k, v in sorted(d.items(), key=lambda kv: repr(kv[0]))]
+    lines, cur = [f"{name} = {{"], "   "
+    for it in items:
+        if len(cur) + len(it) + 2 > 96:
+            lines.append(cur.rstrip())
+            cur = "   "
+        cur += f" {it},"
+    if cur.strip():
+        lines.append(cur.rstrip())
+    return "\n".join(lines + ["}"])
+
+
+def _table_body(p: TableProgram) -> str:
+    n_states = len({s for s, _ in p.transitions})
+    key = p.inputs[0] if len(p.inputs) == 1 else "(" + ", ".join(p.inputs) + ")"
+    return "\n".join([
+        f"# A Mealy machine with {n_states} states: (state, input) -> next state / output.",
+        _dict_literal("_NEXT", p.transitions), "", _dict_literal("_EMIT", p.emit), "", "",
+        "def f(xs):",
+        '    """Run the distilled state machine over the inputs xs."""',
+        f"    s = {p.initial}", "    ys = []",
+        f"    for {_loop_target(p.inputs)} in xs:",
+        f"        key = (s, {key})",
+        "        ys.append(_EMIT[key])",
+        "        s = _NEXT[key]",
+        "    return ys"])
+
+
+def _self_check(info: ProgramInfo) -> str:
+    ex = "[\n" + "".join(f"    ({list(xs)!r}, {list(ys)!r}),\n" for xs, ys in info.examples) + "]"
+    return "\n".join([
+        "# (inputs, outputs) pairs produced by the network the program was read from",
+        f"_EXAMPLES = {ex}", "", "",
+        "def _self_check() -> bool:",
+        '    """Check f against the embedded examples; raise AssertionError on a mismatch."""',
+        "    for xs, ys in _EXAMPLES:",
+        "        got = f(xs)",
+        '        assert got == ys, f"f({xs}) = {got}, expected {ys}"',
+        "    return True", "", "",
+        'if __name__ == "__main__":',
+        "    _self_check()",
+        '    print("self-check passed")'])

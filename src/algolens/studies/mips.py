@@ -1,0 +1,302 @@
+"""MIPS: train an RNN on a sequence task, distil it into a Python program, verify the program.
+
+    >>> from algolens.studies import mips
+    >>> res = mips.run("Parity_All", budget_seconds=60)      # doctest: +SKIP
+    >>> print(res.program_source); res.verification.accuracy  # doctest: +SKIP
+
+The distiller (``distill``) is a chain of checked passes -- collect hidden states, integer
+recurrence (linear nets), state machine, formula search, table -- each recorded with its fidelity
+and reason. It reads the network (weights, hidden states, outputs) and the input alphabet, never the
+task's labels; labels only train the network and verify the program. ``network=`` accepts any
+torch RNN with the adapter of ``algolens.analysis.rnn.adapter`` (bring your own network).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..analysis.rnn import (FormulaSearch, FSMExtractor, IntegerRecurrence, PassRecord,
+                            StateCollector, check_adapter, input_names, network_outputs)
+from ..codegen import ProgramInfo, Verification, to_python, verify_source
+from ..codegen.build import from_formulas, from_machine, from_recurrence
+from ..tasks import get as get_task
+from ..tasks.spec import SequenceTask
+
+
+@dataclass
+class MIPSResult:
+    """Everything one task produced; ``to_dict()`` is the JSON record."""
+
+    task: str
+    solved: bool
+    form: str | None
+    program_source: str | None
+    verification: Verification | None
+    network: Any = None
+    network_desc: str = ""
+    hidden: int | None = None
+    train_seconds: float = 0.0
+    distill_seconds: float = 0.0
+    passes: list[PassRecord] = field(default_factory=list)
+    failed_pass: str | None = None
+    reason: str = ""
+    run_dir: str | None = None
+    network_accuracy: float | None = None
+
+    def to_dict(self) -> dict:
+        v = self.verification
+        return {"task": self.task, "solved": self.solved, "form": self.form,
+                "program": self.program_source,
+                "accuracy": v.accuracy if v else None, "accuracy_2x": v.accuracy_2x if v else None,
+                "hidden": self.hidden, "network": self.network_desc,
+                "network_accuracy": self.network_accuracy,
+                "train_seconds": round(self.train_seconds, 2),
+                "distill_seconds": round(self.distill_seconds, 2),
+                "failed_pass": self.failed_pass, "reason": self.reason, "run_dir": self.run_dir,
+                "passes": [{"name": p.name, "ok": p.ok, "fidelity": p.fidelity,
+                            "reason": p.reason, "seconds": round(p.seconds, 2)}
+                           for p in self.passes]}
+
+
+# ---------------------------------------------------------------------- distillation
+def _examples(net, task: SequenceTask, k: int = 3) -> tuple:
+    xs = task.sample(k, np.random.default_rng(7), task.length)
+    ys = network_outputs(net, xs)
+    conv = lambda v: tuple(int(u) for u in v) if np.ndim(v) else int(v)   # noqa: E731
+    return tuple(([conv(v) for v in x], [conv(v) for v in y]) for x, y in zip(xs, ys))
+
+
+def _timed(passes: list[PassRecord], name: str, fn):
+    t0 = time.monotonic()
+    try:
+        est = fn()
+    except Exception as e:       # a pass that crashes is a failed pass with its reason
+        passes.append(PassRecord(name, False, None, f"{type(e).__name__}: {e}",
+                                 time.monotonic() - t0))
+        return None
+    passes.append(PassRecord(name, True, getattr(est, "fidelity_", None),
+                             getattr(est, "report_", ""), time.monotonic() - t0))
+    return est
+
+
+def _try_program(passes, name, program, task) -> tuple[str, Verification] | None:
+    """Render and verify; the pass succeeds only if its program verifies."""
+    src = to_python(program)
+    ver = verify_source(src, task)
+    rec = passes[-1]
+    rec.ok = ver.passed
+    rec.extra["verification"] = ver.summary()
+    if not ver.passed:
+        rec.reason += f"; program fails verification: {ver.summary()}"
+        return None
+    info = program.info.__class__(**{**program.info.__dict__, "verification": ver.summary()})
+    final = to_python(program.__class__(**{**program.__dict__, "info": info}))
+    return final, ver
+
+
+def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None = None,
+            ) -> tuple[str | None, str | None, Verification | None, list[PassRecord]]:
+    """Network -> (form, source, verification, passes); source None when every pass failed."""
+    check_adapter(net)
+    task = get_task(task)
+    passes: list[PassRecord] = []
+    names = input_names(task)
+    hidden = int(net.initial_state(1).shape[-1])
+    info = ProgramInfo(task.name, network_desc, examples=_examples(net, task))
+    _timed(passes, "collect", lambda: StateCollector(n=500).fit(net, task))
+    order = 2 * hidden + 1                        # Cayley-Hamilton: p, q <= H suffice
+    rec = _timed(passes, "integer_recurrence",
+                 lambda: IntegerRecurrence(max_order=order).fit(net, task))
+    if rec is not None and rec.recurrence_ is not None:
+        prog = from_recurrence(rec.recurrence_, names, _with(info, "integer linear recurrence "
+                                                             "fitted to the network's outputs"))
+        got = _try_program(passes, "integer_recurrence", prog, task)
+        if got:
+            return "symbolic", got[0], got[1], passes
+    elif rec is not None:
+        passes[-1].ok = False
+    fsm = _timed(passes, "state_machine", lambda: FSMExtractor().fit(net, task))
+    if fsm is None or fsm.machine_ is None or fsm.fidelity_ < 1.0:
+        if fsm is not None:
+            passes[-1].ok = False
+        return None, None, None, passes
+    form = _timed(passes, "formula_search", lambda: FormulaSearch().fit(fsm.machine_, task))
+    if form is not None and form.formulas_ is not None:
+        prog = from_formulas(form.formulas_, _with(
+            info, f"{fsm.machine_.n_states}-state machine, formulas on the "
+                  f"'{form.formulas_.labelling}' labelling"))
+        got = _try_program(passes, "formula_search", prog, task)
+        if got:
+            return "symbolic", got[0], got[1], passes
+    elif form is not None:
+        passes[-1].ok = False
+    passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
+    prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
+                                                         "Mealy machine (transition table)"))
+    got = _try_program(passes, "table", prog, task)
+    if got:
+        return "table", got[0], got[1], passes
+    return None, None, None, passes
+
+
+def _with(info: ProgramInfo, method: str) -> ProgramInfo:
+    return ProgramInfo(info.task, info.network, method, info.verification, info.examples)
+
+
+# ---------------------------------------------------------------------- training
+def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
+                   progress: bool, reuse: bool = True) -> dict:
+    """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
+    try:
+        from ..train.runs import find_run, load_run
+        run_dir = find_run(task.name, root=str(out)) if reuse else None
+        if run_dir is not None:
+            net, meta = load_run(run_dir)
+            return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
+                    "seconds": float(meta.get("seconds", 0.0)), "accuracy": meta.get("accuracy")}
+    except ImportError:
+        pass
+    try:
+        from ..train.search import search
+    except ImportError:
+        return _fallback_train(task, budget_seconds, seed)
+    res = search(task, budget_seconds=budget_seconds, seed=seed, out=str(out), progress=progress)
+    return {"network": res.network, "desc": res.network.cfg.describe(), "seconds": res.seconds,
+            "run_dir": str(res.run_dir) if res.run_dir else None, "accuracy": res.accuracy}
+
+
+def _fallback_train(task: SequenceTask, budget_seconds: float, seed: int) -> dict:
+    """A small architecture ladder with train_ensemble (used until train.search exists)."""
+    from ..train.rnn import TaskData, default_config, train_ensemble
+    t0 = time.monotonic()
+    deadline = t0 + budget_seconds
+    tr, va = TaskData.generate(task, 20000, seed), TaskData.generate(task, 2000, seed + 1)
+    ladder = [(h, dict()) for h in (1, 2, 3, 4, 5, 6, 7)] if _small_ints(task) is False else []
+    ladder += [(h, dict(f_depth=2, f_width=w)) for h, w in ((1, 8), (2, 16), (3, 32), (4, 32))]
+    best = None
+    for h, kw in ladder:
+        if time.monotonic() > deadline:
+            break
+        cfg = default_config(task, h, data=tr, **kw)
+        res = train_ensemble(task, cfg, 8, train=tr, val=va, max_steps=4000, seed=seed,
+                             lr=3e-3 if not kw else 1e-2, deadline=deadline)
+        acc = res.val_accuracy[res.best]
+        if best is None or acc > best[1]:
+            best = (res.model.member(res.best), acc)
+        if res.solved:
+            break
+    net, acc = best
+    return {"network": net, "desc": net.cfg.describe(), "seconds": time.monotonic() - t0,
+            "run_dir": None, "accuracy": acc}
+
+
+def _small_ints(task: SequenceTask) -> bool:
+    return all(len(ch) <= 10 for ch in task.channels)
+
+
+# ---------------------------------------------------------------------- orchestrator
+def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
+        out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
+        write: bool = True) -> MIPSResult:
+    """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
+    torch.set_num_threads(1) if torch.get_num_threads() > 2 else None
+    task = get_task(task)
+    if network is None:
+        got = obtain_network(task, budget_seconds, out, seed, progress, reuse)
+    else:
+        got = {"network": check_adapter(network), "desc": type(network).__name__,
+               "seconds": 0.0, "run_dir": None, "accuracy": None}
+    net = got["network"]
+    t0 = time.monotonic()
+    with torch.no_grad():
+        form, src, ver, passes = distill(net, task, got["desc"])
+    hidden = int(net.initial_state(1).shape[-1])
+    failed = next((p for p in reversed(passes) if not p.ok), None) if src is None else None
+    res = MIPSResult(task.name, src is not None and ver is not None and ver.passed, form, src, ver,
+                     net, got["desc"], hidden, got["seconds"], time.monotonic() - t0, passes,
+                     failed.name if failed else None, failed.reason if failed else "",
+                     got["run_dir"], got["accuracy"])
+    if write:
+        _write(res, out)
+    return res
+
+
+def _write(res: MIPSResult, out: str | Path) -> None:
+    from ..io import atomic_write_json, atomic_write_text
+    d = Path(res.run_dir) if res.run_dir else Path(out) / "mips" / res.task
+    res.run_dir = str(d)
+    if res.program_source:
+        atomic_write_text(d / "program.py", res.program_source)
+    atomic_write_json(d / "mips.json", res.to_dict())
+
+
+# ---------------------------------------------------------------------- benchmark
+def _run_one(args: tuple) -> dict:
+    name, budget, out, seed = args
+    torch.set_num_threads(1)
+    try:
+        return run(name, budget_seconds=budget, out=out, seed=seed).to_dict()
+    except Exception as e:     # one broken task must not stop the benchmark
+        return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
+                "accuracy_2x": None, "failed_pass": "run", "reason": f"{type(e).__name__}: {e}"}
+
+
+def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float = 300.0,
+            out: str | Path = "runs", seed: int = 0, progress: bool = True) -> list[dict]:
+    """Run the benchmark (default: the 62 tasks), ``jobs`` processes; returns JSON records."""
+    from tqdm import tqdm
+
+    from ..tasks import benchmark_names
+    names = names or benchmark_names()
+    for n in names:
+        get_task(n)                                      # fail fast on a typo
+    args = [(n, budget_seconds, str(out), seed) for n in names]
+    bar = tqdm(total=len(args), desc="mips", file=sys.stderr, disable=not progress)
+    results = []
+    if jobs <= 1:
+        for a in args:
+            results.append(_run_one(a))
+            bar.update()
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(jobs) as ex:
+            for r in ex.map(_run_one, args):
+                results.append(r)
+                bar.update()
+    bar.close()
+    return results
+
+
+def benchmark_markdown(results: list[dict]) -> str:
+    """The benchmark table beside the paper's MIPS and GPT-4 columns."""
+    from .mips_paper import paper_columns
+    fmt = lambda v: "" if v is None else f"{v:.4f}"        # noqa: E731
+    rows = ["| Task | solved | form | acc | acc 2x | hidden | train s | distil s | failed pass "
+            "| paper MIPS | GPT-4 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        gpt, paper = paper_columns(r["task"])
+        rows.append(f"| {r['task']} | {int(bool(r['solved']))} | {r.get('form') or ''} | "
+                    f"{fmt(r.get('accuracy'))} | {fmt(r.get('accuracy_2x'))} | "
+                    f"{r.get('hidden') or ''} | {r.get('train_seconds', '')} | "
+                    f"{r.get('distill_seconds', '')} | {r.get('failed_pass') or ''} | "
+                    f"{'' if paper is None else paper} | {'' if gpt is None else gpt} |")
+    solved = sum(bool(r["solved"]) for r in results)
+    sym = sum(bool(r["solved"]) and r.get("form") == "symbolic" for r in results)
+    rows.append(f"\nsolved {solved}/{len(results)} ({sym} symbolic); paper MIPS "
+                f"{sum(paper_columns(r['task'])[1] or 0 for r in results)}, GPT-4 "
+                f"{sum(paper_columns(r['task'])[0] or 0 for r in results)} on these tasks")
+    return "\n".join(rows)
+
+
+def write_benchmark(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
+    from ..io import atomic_write_json, atomic_write_text
+    folder = Path(folder)
+    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(results) + "\n")
+    js = atomic_write_json(folder / "benchmark.json", results)
+    return md, js
