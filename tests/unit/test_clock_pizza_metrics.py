@@ -1,5 +1,6 @@
 """Clock/Pizza metrics against exact constructions (closed-form answers), plus the spec's details."""
 
+import copy
 import itertools
 import math
 import random
@@ -7,12 +8,23 @@ import random
 import numpy as np
 import pytest
 import torch
+from _tiny_transformer import FormulaModel, make_model
 
 from algolens.analysis.transformer.clock_pizza import (
-    REFERENCE, CircleIsolation, Circularity, ClockPizzaClassifier, DistanceIrrelevance,
-    GradientSymmetricity, circle_step, classify, distance_irrelevance, formula_logits, fve,
-    logit_table, symmetricity_triples)
-from _tiny_transformer import FormulaModel, make_model
+    REFERENCE,
+    CircleIsolation,
+    Circularity,
+    ClockPizzaClassifier,
+    DistanceIrrelevance,
+    GradientSymmetricity,
+    circle_step,
+    classify,
+    distance_irrelevance,
+    formula_logits,
+    fve,
+    logit_table,
+    symmetricity_triples,
+)
 
 torch.set_num_threads(1)
 
@@ -184,7 +196,7 @@ def test_circle_isolation_finds_the_frequency_and_the_formula(kind, best):
     iso = CircleIsolation(n_circles=2, pc_sets=((1, 4), (3, 4))).fit(
         FormulaModel(p=p, k=k, kind=kind, extra_k=5))
     first = iso.circles_[0]
-    assert first.pcs == (1, 2) and first.frequency == k and first.delta_agreement == 1.0
+    assert first.label == "PC1-2" and first.frequency == k and first.delta_agreement == 1.0
     scores = {n: getattr(first, n) for n in ("fve_clock", "fve_pizza", "fve_accompanying")}
     assert max(scores, key=scores.get) == best
     if kind != "clock":                            # the clock model has an extra a+b term
@@ -194,6 +206,20 @@ def test_circle_isolation_finds_the_frequency_and_the_formula(kind, best):
     if kind != "accompanying":
         assert iso.accuracy_by_pcs_["1-4"] == iso.full_accuracy_ == 1.0
         assert iso.accuracy_by_pcs_["3-4"] < 0.5
+
+
+def test_fourier_isolation_separates_two_equal_circles_that_pca_mixes():
+    """Two circles of equal radius: PCs 1-2 may mix them; the Fourier basis never does."""
+    p = 13
+    model = make_model(p=p, d_model=12, seed=0).double()
+    with torch.no_grad():
+        model.W_E[:] = torch.as_tensor(circle_embedding(p, ks=(2, 5), radii=(1.0, 1.0), d=12))
+    iso = CircleIsolation(n_circles=2, basis="fourier", pc_sets=()).fit(model)
+    assert sorted(c.frequency for c in iso.circles_) == [2, 5]
+    assert all(c.delta_agreement == 1.0 for c in iso.circles_)
+    assert {c.label for c in iso.circles_} == {"freq 2", "freq 5"}
+    with pytest.raises(ValueError, match="basis"):
+        CircleIsolation(basis="ica").fit(model)
 
 
 def test_formula_logits_match_the_spec_formulas():
@@ -239,3 +265,51 @@ def test_classifier_notes_disagreeing_signals():
     clf = ClockPizzaClassifier(circ_threshold=0.0).fit(make_model(p=7, d_model=8))
     assert clf.verdict_ in {"Pizza", "Clock", "hybrid"}
     assert any("accuracy" in n for n in clf.notes_)        # an untrained model is not 100%
+
+
+# --------------------------------------------------------------------------- real training (slow)
+
+
+def _train(p, d, alpha, seed, steps=2000, lr=3e-3, save=()):
+    """The spec's recipe shrunk (AdamW wd 2, betas (0.9, 0.98), 10-step warm-up, full batch)."""
+    from algolens.models.transformer import Transformer, TransformerConfig, make_inputs
+    cfg = TransformerConfig(p=p, d_model=d, n_heads=4, d_mlp=4 * d, attn_rate=alpha)
+    model = Transformer(cfg, seed=seed)
+    tokens, labels = make_inputs(cfg)
+    perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(seed))
+    train, test = perm[: int(0.8 * p * p)], perm[int(0.8 * p * p):]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=2.0, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 10))
+    ckpts = []
+    for step in range(steps + 1):
+        if step in save:
+            ckpts.append((step, copy.deepcopy(model)))
+        logp = model(tokens[train], last_only=True).double().log_softmax(-1)
+        loss = -logp[torch.arange(len(train)), labels[train]].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return model, train.numpy(), test.numpy(), ckpts
+
+
+@pytest.mark.slow
+def test_constant_attention_leans_pizza_and_full_attention_leans_clock():
+    """p = 17, d = 32, 2,000 steps (~85 s on one core): α = 0 vs α = 1, two seeds each."""
+    from algolens.analysis.transformer import ProgressMeasures
+    metrics = {}
+    for alpha in (0.0, 1.0):
+        runs = []
+        for seed in (0, 1):
+            save = (0, 50, 100, 200, 400, 1000, 2000) if (alpha, seed) == (1.0, 0) else ()
+            model, train, test, ckpts = _train(17, 32, alpha, seed, save=save)
+            runs.append(ClockPizzaClassifier().fit(model).metrics_)
+            if ckpts:
+                pm = ProgressMeasures().fit(ckpts, train, test)
+        metrics[alpha] = {k: np.mean([r[k] for r in runs]) for k in ("s_g", "q")}
+    assert metrics[0.0]["s_g"] > 0.95 > metrics[1.0]["s_g"]
+    assert metrics[0.0]["q"] < metrics[1.0]["q"]
+    first, last = pm.table_[0], pm.table_[-1]
+    assert last["restricted_loss"] < 0.1 < last["excluded_loss"]       # the key freqs carry it
+    assert last["gini_neuron_logit"] > first["gini_neuron_logit"] + 0.2
+    assert pm.phases_.memorisation is not None

@@ -6,11 +6,21 @@ import math
 import numpy as np
 import pytest
 import torch
+from _tiny_transformer import make_model
 
 from algolens.analysis.transformer.progress import (
-    ProgressMeasures, cross_entropy, excluded_logits, fourier_ginis, frequency_profile,
-    key_component, locate_phases, logit_energy, restricted_logits, select_key, weight_norm_sq)
-from _tiny_transformer import make_model
+    ProgressMeasures,
+    cross_entropy,
+    excluded_logits,
+    fourier_ginis,
+    frequency_profile,
+    key_component,
+    locate_phases,
+    logit_energy,
+    restricted_logits,
+    select_key,
+    weight_norm_sq,
+)
 
 torch.set_num_threads(1)
 P = 11

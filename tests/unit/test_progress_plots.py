@@ -1,5 +1,6 @@
 """Plots of analysis.transformer.plots (each returns a Figure) and the logistic phase boundary."""
 
+import io
 import math
 
 import numpy as np
@@ -14,7 +15,7 @@ def test_logistic_boundary_recovers_the_transition_alpha():
     rng = np.random.default_rng(0)
     alphas = rng.uniform(0, 1, 400)
     labels = ["Clock" if a > 0.6 else "Pizza" for a in alphas]
-    coef, intercept, a_t = plots.logistic_boundary(alphas, labels)
+    coef, _intercept, a_t = plots.logistic_boundary(alphas, labels)
     assert coef > 0 and a_t == pytest.approx(0.6, abs=0.03)
     _, _, a_t2 = plots.logistic_boundary(alphas, [a > 0.6 for a in alphas])
     assert a_t2 == pytest.approx(a_t)
@@ -70,3 +71,6 @@ def test_progress_plot_shades_the_phases():
     fig = plots.plot_progress(table, phases)
     assert len(fig.axes) == 3
     assert len(fig.axes[0].patches) == 3 and fig.axes[0].get_xscale() == "log"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")                             # renders headless
+    assert buf.getvalue()[:4] == b"\x89PNG"

@@ -1,7 +1,253 @@
-"""Subcommands (filled in by the module's owner)."""
+"""``algolens clock-pizza train|analyze|sweep`` and ``algolens grokking train|analyze``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
 
 import click
+
+from .common import echo_json, json_option
+
+
+def _floats(spec: str) -> list[float]:
+    """``"0,0.5,1"`` or ``"0:1:0.1"`` (start:stop:step, stop included) -> list of floats."""
+    try:
+        if ":" in spec:
+            lo, hi, step = (float(x) for x in spec.split(":"))
+            n = int(round((hi - lo) / step))
+            return [round(lo + i * step, 10) for i in range(n + 1)]
+        return [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError as e:
+        raise ValueError(f"cannot read {spec!r} as numbers; use '0,0.5,1' or '0:1:0.1'") from e
+
+
+def _ints(spec: str) -> list[int]:
+    """``"0,1,2"``, ``"0-9"`` (inclusive) -> list of ints."""
+    try:
+        if "-" in spec and "," not in spec:
+            lo, hi = (int(x) for x in spec.split("-"))
+            return list(range(lo, hi + 1))
+        return [int(x) for x in spec.split(",") if x.strip()]
+    except ValueError as e:
+        raise ValueError(f"cannot read {spec!r} as integers; use '0,1,2' or '0-9'") from e
+
+
+def _model_options(p: int, width: int, steps: int, wd: float, frac: float):
+    """The options shared by the training commands (defaults differ per study)."""
+    def deco(fn):
+        opts = [
+            click.option("--p", "p", default=p, show_default=True, help="Modulus."),
+            click.option("--width", default=width, show_default=True,
+                         help="d_model (d_mlp = 4·width)."),
+            click.option("--heads", default=4, show_default=True),
+            click.option("--layers", default=1, show_default=True),
+            click.option("--act", type=click.Choice(["relu", "gelu"]), default="relu",
+                         show_default=True),
+            click.option("--steps", default=steps, show_default=True,
+                         help="Full-batch steps (lower for a quick look)."),
+            click.option("--lr", default=1e-3, show_default=True),
+            click.option("--wd", default=wd, show_default=True, help="AdamW weight decay."),
+            click.option("--frac", default=frac, show_default=True, help="Training fraction."),
+            click.option("--eval-every", default=100, show_default=True,
+                         help="Curve resolution (metrics cost nothing extra)."),
+            click.option("--checkpoint-every", default=0, show_default=True,
+                         help="Save weights every N steps under checkpoints/ (0: none)."),
+            click.option("--stop-at-100", is_flag=True,
+                         help="Stop when train and val accuracy are both 100%."),
+            click.option("--threads", default=None, type=int,
+                         help="torch threads (default: torch's choice)."),
+            click.option("--device", default="cpu", show_default=True),
+            click.option("--quiet", is_flag=True, help="No progress bar."),
+        ]
+        for o in reversed(opts):
+            fn = o(fn)
+        return fn
+    return deco
+
+
+def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
+    import torch
+
+    from ..models.transformer import TransformerConfig
+    from ..train.modular import TrainConfig
+    if kw.get("threads"):
+        torch.set_num_threads(kw["threads"])
+    model = TransformerConfig(p=kw["p"], d_model=kw["width"], n_heads=kw["heads"],
+                              d_mlp=4 * kw["width"], n_layers=kw["layers"], act=kw["act"],
+                              causal=causal, eq_token=eq_token)
+    train = TrainConfig(steps=kw["steps"], lr=kw["lr"], weight_decay=kw["wd"],
+                        train_frac=kw["frac"], eval_every=kw["eval_every"],
+                        checkpoint_every=kw["checkpoint_every"], stop_at_100=kw["stop_at_100"],
+                        device=kw["device"])
+    return model, train
+
+
+# ------------------------------------------------------------------------------ clock-pizza
+@click.group("clock-pizza")
+def clock_pizza() -> None:
+    """Clock vs Pizza: which algorithm does a modular-addition transformer learn?
+
+    \b
+    Examples:
+      algolens clock-pizza train --alpha 0 --alpha 1          # Pizza and Clock (p=59, d=128)
+      algolens clock-pizza train --alpha 1 --steps 3000 --width 64   # a quick look
+      algolens clock-pizza analyze runs/clock_pizza/<id>
+      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --jobs 2
+    """
+
+
+@clock_pizza.command("train")
+@click.option("--alpha", "alphas", multiple=True, type=float, default=(1.0,), show_default=True,
+              help="Attention rate α (repeatable; all runs train as one batched ensemble).")
+@click.option("--seed", "seeds", multiple=True, type=int, default=(0,), show_default=True,
+              help="Seed (repeatable).")
+@_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
+@click.option("--out", default="runs/clock_pizza", show_default=True, help="Runs folder.")
+@json_option
+def cp_train(alphas, seeds, out, as_json, **kw) -> None:
+    """Train (α × seed) models, save runs/clock_pizza/<id>/, measure and classify each.
+
+    \b
+    Example:
+      algolens clock-pizza train --alpha 0 --alpha 1 --seed 0
+    """
+    from ..studies import clock_pizza as study
+    model, train = _configs(kw)
+    results = study.run_batch(list(alphas), list(seeds), model, train, out, not kw["quiet"])
+    if as_json:
+        echo_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        s, m = r.summary, r.metrics
+        click.echo(f"{r.run_dir}: α={s['attn_rate']:.2f} seed={s['seed']} "
+                   f"val_acc={s['val_acc']:.4f} steps={s['steps_done']} "
+                   f"({s['seconds']:.0f} s for {s['n_members']} model(s)) -> {r.verdict}")
+        if "s_g" in m:
+            click.echo(f"    s_g={m['s_g']:.4f} q={m['q']:.4f} circularity={m['circularity']:.4f}")
+        if m.get("analysis_error"):
+            click.echo(f"    {m['analysis_error']}")
+
+
+@clock_pizza.command("analyze")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@json_option
+def cp_analyze(run_dir, as_json) -> None:
+    """Measure a trained run: s_g, q, circularity, verdict (writes analysis.json).
+
+    \b
+    Example:
+      algolens clock-pizza analyze runs/clock_pizza/a1.000-d128-s0-1234abcd
+    """
+    from ..studies import clock_pizza as study
+    r = study.analyze(run_dir)
+    if as_json:
+        echo_json(r.to_dict())
+    else:
+        click.echo(r.report or f"verdict: {r.verdict} {r.metrics}")
+
+
+@clock_pizza.command("sweep")
+@click.option("--alphas", default="0:1:0.1", show_default=True, help="'0,0.5,1' or 'a:b:step'.")
+@click.option("--seeds", default="0-9", show_default=True, help="'0-9' or '0,3,7'.")
+@click.option("--widths", default="128", show_default=True, help="d_model values, '64,128'.")
+@_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
+@click.option("--jobs", default=1, show_default=True, help="Local worker processes.")
+@click.option("--executor", default="local", show_default=True,
+              help="'local' or 'dask://host:port' (pip install algolens[dist]).")
+@click.option("--batch", default=8, show_default=True,
+              help="Runs per batched ensemble (same width; any α and seed).")
+@click.option("--out", default="runs/clock_pizza/sweep", show_default=True)
+@json_option
+def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, **kw) -> None:
+    """Phase diagram: α × seed × width runs, measured; Fig. 7 fractions per α bin.
+
+    Resumable: finished run directories under --out are skipped. Each worker uses --threads
+    (default 1) torch threads.
+
+    \b
+    Example (a small trial, then the full reduced diagram):
+      algolens clock-pizza sweep --alphas 0,0.3,0.6,0.9,1 --seeds 0,1 --steps 3000 --width 64
+      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2
+    """
+    from ..studies import clock_pizza as study
+    kw["threads"] = kw.get("threads") or 1
+    model, train = _configs(kw)
+    rows, table = study.phase_diagram(_floats(alphas), _ints(seeds),
+                                      [int(w) for w in _ints(widths)], model, train, out,
+                                      executor, jobs, batch, kw["threads"], not kw["quiet"])
+    if as_json:
+        echo_json({"runs": rows, "phase_table": table})
+        return
+    click.echo(f"{len(rows)} runs in {out}")
+    click.echo(study.format_phase_table(table))
+
+
+# ------------------------------------------------------------------------------ grokking
+@click.group("grokking")
+def grokking() -> None:
+    """Grokking progress measures (Nanda et al.): p=113, [a, b, =], 30% train.
+
+    \b
+    Examples:
+      algolens grokking train                                  # 40k steps, checkpoints
+      algolens grokking train --p 53 --steps 3000 --width 64   # a quick look
+      algolens grokking analyze runs/grokking/<id>
+    """
+
+
+@grokking.command("train")
+@click.option("--seed", default=0, show_default=True)
+@_model_options(p=113, width=128, steps=40_000, wd=1.0, frac=0.3)
+@click.option("--out", default="runs/grokking", show_default=True)
+@click.option("--no-analyze", is_flag=True, help="Only train.")
+@json_option
+def gk_train(seed, out, no_analyze, as_json, **kw) -> None:
+    """Train with checkpoints (every --checkpoint-every, default steps/40), then analyse.
+
+    \b
+    Example:
+      algolens grokking train --p 53 --steps 3000 --width 64
+    """
+    from ..studies import grokking as study
+    model, train = _configs(kw, causal=True, eq_token=True)
+    if train.checkpoint_every == 0:
+        train = replace(train, checkpoint_every=max(1, train.steps // 40))
+    run_dir = study.train(seed, model, train, out, not kw["quiet"])
+    if no_analyze:
+        click.echo(str(run_dir)) if not as_json else echo_json({"run_dir": str(run_dir)})
+        return
+    _show_grokking(study.analyze(run_dir), as_json)
+
+
+@grokking.command("analyze")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@json_option
+def gk_analyze(run_dir, as_json) -> None:
+    """Progress measures and phases from a run's checkpoints (writes progress.json).
+
+    \b
+    Example:
+      algolens grokking analyze runs/grokking/a1.000-d128-s0-1234abcd
+    """
+    from ..studies import grokking as study
+    _show_grokking(study.analyze(run_dir), as_json)
+
+
+def _show_grokking(res, as_json: bool) -> None:
+    if as_json:
+        echo_json(res.to_dict())
+        return
+    if res.error:
+        click.echo(f"{res.run_dir}: {res.error}")
+        return
+    s = res.summary
+    click.echo(f"{res.run_dir}: val_acc={s.get('val_acc', float('nan')):.4f} "
+               f"steps={s.get('steps_done')} key frequencies={list(res.key_freqs)}")
+    for name in ("memorisation", "circuit_formation", "cleanup"):
+        click.echo(f"  {name:<18} {res.phases.get(name)}")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the ``algolens`` group."""
+    group.add_command(clock_pizza)
+    group.add_command(grokking)

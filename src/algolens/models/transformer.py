@@ -350,16 +350,16 @@ def grid_logits(ens: TransformerEnsemble) -> torch.Tensor:
     bias = torch.cat([blk.mlp.b_in, torch.bmm(blk.mlp.b_out[:, None], ens.W_U)[:, 0]], -1)
     res = torch.baddbmm(bias[:, None], X[:, -1], torch.cat([blk.mlp.W_in, ens.W_U], -1))  # [E,V,K]
     K = tab.shape[-1]
-    # position 0 holds a: batch over (E, a): [b, H] @ [H, K]; in-place adds save memory passes
+    # position 0 holds a: batch over (E, a): [b, H] @ [H, K]
     z = torch.bmm(pattern[..., 0, :].reshape(E * P, P, H), tab[:, 0, :P].reshape(E * P, H, K))
-    z = z.view(E, P, P, K)
-    # position 1 holds b: batch over (E, b), then transposed back to (a, b)
+    # position 1 holds b: batch over (E, b), then transposed back to (a, b). (No in-place ops
+    # on views here: autograd would copy whole gradients for them.)
     z1 = torch.bmm(pattern[..., 1, :].transpose(1, 2).reshape(E * P, P, H),
-                   tab[:, 1, :P].reshape(E * P, H, K)).view(E, P, P, K)
-    z = z.add_(z1.transpose(1, 2))
+                   tab[:, 1, :P].reshape(E * P, H, K))
+    z = torch.add(z.view(E, P, P, K), z1.view(E, P, P, K).transpose(1, 2))
     if cfg.eq_token:   # position 2 holds "=" (token p), the query position
-        z = z.add_((pattern[..., 2, :].reshape(E, P * P, H) @ tab[:, 2, P]).view(E, P, P, K))
-        z = z.add_(res[:, P].view(E, 1, 1, K))
+        z2 = pattern[..., 2, :].reshape(E, P * P, H) @ tab[:, 2, P]
+        z = z.add_(z2.view(E, P, P, K)).add_(res[:, P].view(E, 1, 1, K))
     else:              # the query position holds b
         z = z.add_(res[:, None, :P])
     pre, resid = z.reshape(E, P * P, K).split([m, cfg.p], -1)   # split's backward is one cat

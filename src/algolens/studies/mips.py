@@ -13,6 +13,7 @@ torch RNN with the adapter of ``algolens.analysis.rnn.adapter`` (bring your own 
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -97,12 +98,19 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    train: TaskData, val: TaskData, max_steps: int = 10_000, batch: int = 512,
                    lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
                    seed: int = 0, deadline: float | None = None, callback=None,
-                   stop_when_solved: bool = True) -> TrainResult:
+                   stop_when_solved: bool = True, time_budget: float | None = None,
+                   init: Callable[[RNNEnsemble], None] | None = None) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
-    ``deadline`` is a ``time.monotonic()`` value after which training stops at the next
-    evaluation. ``callback(step, val_acc)`` is called at each evaluation (for progress bars).
-    ``stop_when_solved=False`` runs all ``max_steps`` (used by the batched-vs-sequential benchmark).
+    The learning rate warms up over the first 2% of steps, then follows a cosine down to lr/100
+    (one-cycle). ``time_budget`` (seconds) shortens the schedule so that it *completes* in about
+    that time: the step time is measured over the first steps and the total is fixed from it
+    (a schedule cut off half-way never anneals, and linear nets need the annealing to reach the
+    exact integers). ``deadline`` is a ``time.monotonic()`` value after which training stops at
+    the next evaluation. ``callback(step, val_acc)`` is called at each evaluation.
+    ``stop_when_solved=False`` runs all steps (used by the batched-vs-sequential benchmark).
+    ``init(model)`` may overwrite members before training (e.g. a closed-form linear start); the
+    ensemble is then evaluated once before the first step and returned at once if it is solved.
     Raises ``TrainingDiverged`` when every member's loss is NaN/inf, ``ValueError`` for
     non-finite data.
     """
@@ -110,32 +118,36 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     _check_finite(task, val, "validation")
     torch.manual_seed(seed)
     model = RNNEnsemble(cfg, n_models, seed=seed)
+    if init is not None:
+        init(model)
+        acc0 = sequence_accuracy(model, val)
+        if stop_when_solved and acc0.max() >= 1.0:
+            return TrainResult(model=model, steps=0, seconds=0.0, val_accuracy=acc0.tolist(),
+                               best=int(acc0.argmax()), solved=True,
+                               diverged=[False] * n_models)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max_steps,
-                                                pct_start=0.02, anneal_strategy="cos",
-                                                final_div_factor=100.0)
+    plan = _Schedule(max_steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, plan)
     gen = torch.Generator().manual_seed(seed)
     alive = torch.ones(n_models, dtype=torch.bool)
     t0, acc, step, history = time.monotonic(), torch.zeros(n_models), 0, []
-    for step in range(1, max_steps + 1):
+    while step < plan.total:
+        step += 1
         idx = torch.randint(0, len(train), (batch,), generator=gen)
         loss = mips_loss(model(train.x[idx]), train.y[idx])                 # [E]
-        bad = ~torch.isfinite(loss)
-        if bad.any():
-            alive &= ~bad
-            if not alive.any():
-                raise TrainingDiverged(
-                    f"{task.name}: every member's loss became NaN/inf at step {step} "
-                    f"({cfg.describe()}); lower the learning rate (now {lr:g})")
-            loss = torch.where(bad, torch.zeros_like(loss), loss)
+        alive = _drop_diverged(task, cfg, lr, step, loss, alive)
+        loss = torch.where(alive, loss, torch.zeros_like(loss))
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         _zero_dead_grads(model, alive)
         opt.step()
         sched.step()
-        if step % eval_every == 0 or step == max_steps:
+        if step == _CALIBRATE and time_budget is not None:
+            per_step = (time.monotonic() - t0) / step * (1 + 8 / eval_every)   # evals cost ~8 steps
+            plan.total = max(min(max_steps, int(time_budget / per_step)), 2 * _CALIBRATE)
+        if step % eval_every == 0 or step == plan.total:
             acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
-            history.append({"step": step, "loss": float(loss[alive].mean()),
+            history.append({"step": step, "loss": float(loss[alive].mean().detach()),
                             "val_acc": float(acc.max())})
             if callback is not None:
                 callback(step, float(acc.max()))
@@ -146,6 +158,37 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,
                        val_accuracy=acc.tolist(), best=best, solved=bool(acc[best] >= 1.0),
                        diverged=(~alive).tolist(), history=history)
+
+
+_CALIBRATE = 20
+
+
+class _Schedule:
+    """One-cycle learning-rate factor: linear warm-up (2%), cosine down to 1/100.
+
+    ``total`` may be lowered after calibration; the factor follows the new total from then on.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, step: int) -> float:
+        warm = max(1, int(0.02 * self.total))
+        if step < warm:
+            return 0.04 + 0.96 * step / warm
+        frac = min(1.0, (step - warm) / max(1, self.total - warm))
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+def _drop_diverged(task: SequenceTask, cfg: RNNConfig, lr: float, step: int,
+                   loss: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """Members whose loss is NaN/inf stop training; if none is left, raise TrainingDiverged."""
+    alive = alive & torch.isfinite(loss)
+    if not alive.any():
+        raise TrainingDiverged(
+            f"{task.name}: every member's loss became NaN/inf at step {step} "
+            f"({cfg.describe()}); lower the learning rate (now {lr:g}) or check the data scale")
+    return alive
 
 
 def _check_finite(task: SequenceTask, data: TaskData, what: str) -> None:

@@ -27,6 +27,7 @@ from ..models.rnn import MIPSRNN, RNNConfig
 from ..tasks.spec import SequenceTask
 from . import runs
 from .checkpoint import save_checkpoint
+from .linear import fit_impulse, linear_order, load_realization, realize
 from .rnn import TaskData, TrainingDiverged, default_config, sequence_accuracy, train_ensemble
 
 N_TRAIN, N_VAL, N_TEST = 32_768, 4096, 10_000
@@ -44,6 +45,7 @@ class Candidate:
     encoding: str = "numeric"
     max_steps: int = 3000
     n_models: int = 8
+    batch: int = 256
 
     @property
     def key(self) -> str:
@@ -75,47 +77,19 @@ class SearchResult:
 
 
 # ------------------------------------------------------------------ the plan
-def linear_order(task: SequenceTask, data: TaskData, n: int = 4096) -> int | None:
-    """Minimal state size of a linear RNN that fits ``data`` up to rounding, or None.
-
-    Fits y_t = sum_k M_k x_{t-k} + c_t by least squares; if the worst residual is < 0.5 a linear
-    RNN can work, and its minimal order is the rank of the block Hankel matrix of the Markov
-    parameters [M_k, c_{k+1} - c_k].
-    """
-    x = data.x[:n].double().numpy()                  # [n, T, C]
-    y = data.y[:n].double().numpy()                  # [n, T, D]
-    n, T, C = x.shape
-    D = y.shape[-1]
-    cols = [np.concatenate([np.zeros((n, k, C)), x[:, : T - k]], 1) for k in range(T)]
-    X = np.concatenate(cols + [np.broadcast_to(np.eye(T), (n, T, T))], -1).reshape(n * T, -1)
-    coef, *_ = np.linalg.lstsq(X, y.reshape(n * T, D), rcond=None)     # [T*C + T, D]
-    worst = np.abs(X @ coef - y.reshape(n * T, D)).max()
-    if worst >= 0.49:
-        return None
-    if worst > 1e-3:        # linear only up to rounding: the fitted coefficients are noisy,
-        return 1            # so their Hankel rank means nothing; start small
-    M = coef[: T * C].reshape(T, C, D).transpose(0, 2, 1)             # M_k [D, C]
-    dc = np.diff(coef[T * C:], axis=0)[:, :, None]                    # c_{k+1} - c_k [D, 1]
-    markov = [np.concatenate([M[k], dc[k]], 1) for k in range(T - 1)]  # [D, C + 1]
-    a = T // 2                                                         # block rows; T - a cols
-    H = np.block([[markov[i + j] for j in range(T - a)] for i in range(a)])
-    s = np.linalg.svd(H, compute_uv=False)
-    return max(1, int((s > 1e-6 * max(s.max(), 1e-12)).sum()))
-
-
 def plan(task: SequenceTask, data: TaskData) -> list[Candidate]:
     """The ordered list of architectures to try for ``task``."""
     out: list[Candidate] = []
-    order = linear_order(task, data)
+    order = linear_order(data)
     if order is not None:
         out += [Candidate(h, max_steps=4000) for h in (order, order + 1, order + 2)]
-    onehot = max(len(ch) for ch in task.channels) > 2
+    # one-hot first for small non-binary alphabets: it makes per-symbol nonlinear maps easy
+    sizes = [len(ch) for ch in task.channels]
+    encodings = ["onehot", "numeric"] if 2 < max(sizes) and sum(sizes) <= 64 else ["numeric"]
     for h in HIDDEN_SIZES:
         width = 32 if h <= 4 else 64
-        steps = 3000 if h <= 4 else 5000
-        out.append(Candidate(h, 2, width, "numeric", steps))
-        if onehot:
-            out.append(Candidate(h, 2, width, "onehot", steps))
+        steps = 1500 if h <= 2 else 2500 if h <= 4 else 4000
+        out += [Candidate(h, 2, width, enc, steps, batch=128) for enc in encodings]
     return out
 
 
@@ -201,7 +175,9 @@ def _try_one(task, cand, data, deadline, seed, bar):
     try:
         res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.val,
                              max_steps=cand.max_steps, seed=seed, deadline=deadline,
-                             callback=cb, eval_every=100)
+                             callback=cb, eval_every=100, batch=cand.batch,
+                             time_budget=_time_slice(deadline),
+                             init=_linear_start(data.train, cand.hidden) if cfg.is_linear else None)
     except TrainingDiverged as e:
         row.update(steps=0, seconds=0.0, val_acc=0.0, test_acc=0.0, status="diverged",
                    reason=str(e))
@@ -219,6 +195,23 @@ def _try_one(task, cand, data, deadline, seed, bar):
                val_acc=float(max(res.val_accuracy)), test_acc=acc if res.solved else None,
                status="solved" if acc >= 1.0 else "unsolved")
     return row, res.model.member(best).eval(), cfg, acc
+
+
+def _linear_start(train: TaskData, hidden: int):
+    """Member 0 starts from the Ho–Kalman realization of the least-squares impulse response."""
+    def init(model) -> None:
+        try:
+            load_realization(model, 0, realize(fit_impulse(train), hidden))
+        except (np.linalg.LinAlgError, ValueError):
+            pass                     # no closed form: member 0 trains from its random start
+    return init
+
+
+def _time_slice(deadline: float) -> float:
+    """Seconds one architecture may use: a third of what is left (at least 10 s if available),
+    so that a failing small net cannot eat the budget of the larger ones after it."""
+    left = deadline - time.monotonic()
+    return max(left / 3, min(left, 10.0))
 
 
 def _finish(task, found, data, tried, run_dir, out, seconds) -> SearchResult:

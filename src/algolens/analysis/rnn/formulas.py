@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def labellings(m: MealyMachine, n_in: int):
 
 
 def _init_candidates(L: np.ndarray, init: int) -> list[np.ndarray]:
-    if L[init, 0] != np.iinfo(np.int64).min:
+    if L.shape[1] == 0 or L[init, 0] != np.iinfo(np.int64).min:
         return [L]
     known = L[L[:, 0] != np.iinfo(np.int64).min]
     lo, hi = int(known.min()), int(known.max())
@@ -126,13 +127,16 @@ class FormulaSearch:
     None), ``fidelity_`` (1.0 when the formulas reproduce every observed edge), ``report_``.
     """
 
-    def __init__(self, max_size: int = 7, time_limit: float = 30.0) -> None:
-        self.max_size, self.time_limit = max_size, time_limit
+    def __init__(self, max_size: int = 7, time_limit: float = 4.0, budget: float = 25.0) -> None:
+        self.max_size, self.time_limit, self.budget = max_size, time_limit, budget
 
     def fit(self, machine: MealyMachine, task: SequenceTask) -> "FormulaSearch":
         names = input_names(task)
         self.formulas_, self.candidates_ = None, []
+        deadline = time.monotonic() + self.budget
         for label, vars_, L in labellings(machine, task.n_channels):
+            if time.monotonic() > deadline:
+                break
             for L2 in _init_candidates(L, machine.initial):
                 f = self._regress(machine, task, names, label, vars_, L2)
                 self.candidates_.append((label, f.complexity if f else None))

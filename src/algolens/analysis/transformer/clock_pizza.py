@@ -20,7 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .fourier import (all_logits, embedding_pca, mod_inverse, model_shape, token_embedding)
+from .fourier import (
+    all_logits,
+    embedding_pca,
+    fourier_basis,
+    frequency_norms,
+    mod_inverse,
+    model_shape,
+    token_embedding,
+)
 
 # The spec's reference values (released checkpoints, recomputed independently).
 REFERENCE = {
@@ -53,7 +61,7 @@ class GradientSymmetricity:
         self.n_triples = n_triples
         self.seed = seed
 
-    def fit(self, model: torch.nn.Module) -> "GradientSymmetricity":
+    def fit(self, model: torch.nn.Module) -> GradientSymmetricity:
         shape = model_shape(model)
         if self.n_triples < 1:
             raise ValueError(f"n_triples must be >= 1, got {self.n_triples}")
@@ -132,7 +140,7 @@ class DistanceIrrelevance:
     def __init__(self, kind: str = "correct") -> None:
         self.kind = kind
 
-    def fit(self, model: torch.nn.Module) -> "DistanceIrrelevance":
+    def fit(self, model: torch.nn.Module) -> DistanceIrrelevance:
         self.table_ = logit_table(all_logits(model), self.kind)
         self.column_std_ = self.table_.std(axis=0)
         self.q_ = distance_irrelevance(self.table_)
@@ -167,10 +175,10 @@ class Circularity:
         self.n_pcs = n_pcs
         self.threshold = threshold
 
-    def fit(self, model: torch.nn.Module) -> "Circularity":
+    def fit(self, model: torch.nn.Module) -> Circularity:
         return self.fit_embedding(token_embedding(model))
 
-    def fit_embedding(self, W_E: np.ndarray) -> "Circularity":
+    def fit_embedding(self, W_E: np.ndarray) -> Circularity:
         """Same as ``fit`` on a bare ``[p, d]`` embedding matrix."""
         _, scores, _, S = embedding_pca(np.asarray(W_E, dtype=np.float64))
         if scores.shape[1] < self.n_pcs:
@@ -192,7 +200,7 @@ class Circularity:
 class CircleResult:
     """One isolated PC pair: its step, frequency, accuracy and formula fidelities."""
 
-    pcs: tuple[int, int]        # 1-based PC numbers, e.g. (1, 2)
+    label: str                  # what was kept: "PC1-2" (basis "pca") or "freq 7" ("fourier")
     delta: int                  # most common token step between angle-adjacent points
     delta_agreement: float      # fraction of adjacent pairs with exactly that step (1 = clean)
     k: int                      # δ⁻¹ mod p (orientation as found; p−k is the same circle)
@@ -248,26 +256,38 @@ def accuracy(logits: np.ndarray) -> float:
 class CircleIsolation:
     """Keep one PC pair of W_E (others zeroed, mean added back) and study that circle alone.
 
+    ``basis="pca"`` (the paper's method) isolates PC pairs 1-2, 3-4, ...; when two frequencies
+    carry almost equal variance PCA mixes them and a pair is no clean circle (low
+    ``delta_agreement``). ``basis="fourier"`` instead keeps the token-space Fourier component of
+    one frequency (cos k, sin k over tokens), for the ``n_circles`` frequencies with the largest
+    embedding norm, which is a clean circle by construction.
     Attributes: ``circles_`` (list of ``CircleResult``), ``accuracy_by_pcs_`` ({"1-4": acc, ...}
-    for each set in ``pc_sets``, 1-based inclusive ranges), ``full_accuracy_``.
+    for each set in ``pc_sets``, 1-based inclusive PC ranges), ``full_accuracy_``.
     """
 
     def __init__(self, n_circles: int = 3,
-                 pc_sets: tuple[tuple[int, int], ...] = ((1, 4), (1, 6), (7, 12))) -> None:
+                 pc_sets: tuple[tuple[int, int], ...] = ((1, 4), (1, 6), (7, 12)),
+                 basis: str = "pca") -> None:
         self.n_circles = n_circles
         self.pc_sets = pc_sets
+        self.basis = basis
 
-    def fit(self, model: torch.nn.Module) -> "CircleIsolation":
-        shape = model_shape(model)
-        mean, scores, Vt, _ = embedding_pca(token_embedding(model))
+    def fit(self, model: torch.nn.Module) -> CircleIsolation:
+        if self.basis not in ("pca", "fourier"):
+            raise ValueError(f"basis must be 'pca' or 'fourier', got {self.basis!r}")
+        p = model_shape(model).p
+        W_E = token_embedding(model)
+        mean, scores, Vt, _ = embedding_pca(W_E)
         n_pc = scores.shape[1]
-        keep = lambda idx: mean + scores[:, idx] @ Vt[idx]          # noqa: E731  [p, d]
+        keep = lambda idx: mean + scores[:, idx] @ Vt[idx]          # [p, d]
         self.full_accuracy_ = accuracy(all_logits(model))
-        self.circles_ = []
-        for i in range(min(self.n_circles, n_pc // 2)):
-            idx = [2 * i, 2 * i + 1]
-            logits = all_logits(model, keep(idx))
-            self.circles_.append(_circle_result(shape.p, idx, scores[:, idx], logits))
+        if self.basis == "pca":
+            parts = [(f"PC{2 * i + 1}-{2 * i + 2}", keep([2 * i, 2 * i + 1]),
+                      scores[:, [2 * i, 2 * i + 1]]) for i in range(min(self.n_circles, n_pc // 2))]
+        else:
+            parts = _fourier_parts(W_E, self.n_circles)
+        self.circles_ = [_circle_result(p, label, points, all_logits(model, W))
+                         for label, W, points in parts]
         self.accuracy_by_pcs_ = {}
         for lo, hi in self.pc_sets:
             if lo < 1 or hi < lo:
@@ -278,15 +298,30 @@ class CircleIsolation:
         return self
 
 
-def _circle_result(p: int, idx: list[int], points: np.ndarray, logits: np.ndarray) -> CircleResult:
+def _fourier_parts(W_E: np.ndarray, n: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, mean + frequency-k component of W_E, its 2-D circle) for the n strongest k."""
+    p = len(W_E)
+    F, _ = fourier_basis(p)
+    centred = W_E - W_E.mean(0)
+    norms = frequency_norms(F, centred)[1:(p - 1) // 2 + 1]          # k = 1..(p-1)/2
+    parts = []
+    for k in np.argsort(-norms)[:n] + 1:
+        rows = F[[2 * k - 1, 2 * k]]                                  # cos k, sin k over tokens
+        part = rows.T @ (rows @ centred)                              # [p, d]
+        _, pts, _, _ = embedding_pca(part)
+        parts.append((f"freq {k}", W_E.mean(0) + part, pts[:, :2]))
+    return parts
+
+
+def _circle_result(p: int, label: str, points: np.ndarray, logits: np.ndarray) -> CircleResult:
     delta, agree = circle_step(points)
     try:
         k = mod_inverse(delta, p)
     except ValueError:
         k = 0                                                       # p not prime: no frequency
     forms = formula_logits(p, k) if k else {}
-    score = lambda name: fve(logits, forms[name]) if k and logits.std() > 0 else float("nan")  # noqa: E731
-    return CircleResult(pcs=(idx[0] + 1, idx[1] + 1), delta=delta, delta_agreement=agree, k=k,
+    score = lambda name: fve(logits, forms[name]) if k and logits.std() > 0 else float("nan")
+    return CircleResult(label=label, delta=delta, delta_agreement=agree, k=k,
                         frequency=min(k, p - k), accuracy=accuracy(logits),
                         fve_clock=score("clock"), fve_pizza=score("pizza"),
                         fve_accompanying=score("accompanying"))
@@ -323,7 +358,7 @@ class ClockPizzaClassifier:
         self.sg_threshold = sg_threshold
         self.circ_threshold = circ_threshold
 
-    def fit(self, model: torch.nn.Module) -> "ClockPizzaClassifier":
+    def fit(self, model: torch.nn.Module) -> ClockPizzaClassifier:
         sg = GradientSymmetricity(self.n_triples, self.seed).fit(model)
         circ = Circularity(threshold=self.circ_threshold).fit(model)
         logits = all_logits(model)

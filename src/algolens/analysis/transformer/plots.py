@@ -1,4 +1,7 @@
-"""Figures for the Clock/Pizza and progress-measure analyses (matplotlib, Agg; each returns a Figure).
+"""Figures for the Clock/Pizza and progress-measure analyses; each function returns a Figure.
+
+Figures are built with ``matplotlib.figure.Figure`` (no pyplot, no global state, no backend
+switch): they render headless (Agg) with ``fig.savefig``.
 
 - ``plot_embedding_circles``: PC1 vs PC2 and PC3 vs PC4 of W_E, points labelled by token.
 - ``plot_logit_table``: the correct logit in (a+b, a−b) coordinates (Pizza: vertical stripes).
@@ -12,12 +15,8 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 VERDICT_COLOURS = {"Pizza": "tab:orange", "Clock": "tab:blue", "hybrid": "tab:purple",
                    "non-circular": "tab:gray"}
@@ -29,7 +28,8 @@ def plot_embedding_circles(W_E: np.ndarray, pairs=((0, 1), (2, 3))) -> Figure:
     _, scores, _, S = embedding_pca(np.asarray(W_E, dtype=np.float64))
     evr = S ** 2 / (S ** 2).sum()
     pairs = [pr for pr in pairs if max(pr) < scores.shape[1]]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(pairs), 4))
+    axes = fig.subplots(1, len(pairs), squeeze=False)
     for ax, (i, j) in zip(axes[0], pairs):
         ax.scatter(scores[:, i], scores[:, j], c=np.arange(len(scores)), cmap="twilight", s=18)
         for t, (x, y) in enumerate(scores[:, [i, j]]):
@@ -44,7 +44,8 @@ def plot_embedding_circles(W_E: np.ndarray, pairs=((0, 1), (2, 3))) -> Figure:
 
 def plot_logit_table(table: np.ndarray, title: str = "correct logit") -> Figure:
     """Heat map of L[i, j] (rows a+b, columns a−b, both mod p) from ``logit_table``."""
-    fig, ax = plt.subplots(figsize=(5, 4.4))
+    fig = Figure(figsize=(5, 4.4))
+    ax = fig.subplots()
     im = ax.imshow(table, origin="lower", cmap="viridis", aspect="auto")
     ax.set_xlabel("a − b (mod p)")
     ax.set_ylabel("a + b (mod p)")
@@ -57,7 +58,8 @@ def plot_logit_table(table: np.ndarray, title: str = "correct logit") -> Figure:
 def plot_gradient_symmetricity(per_triple: np.ndarray, threshold: float = 0.98) -> Figure:
     """Per-triple cos-similarities, sorted, with their mean s_g and the Pizza threshold."""
     vals = np.asarray(per_triple, dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig = Figure(figsize=(5, 3.6))
+    ax = fig.subplots()
     ax.scatter(np.arange(len(vals)), np.sort(vals), s=10)
     ax.axhline(vals.mean(), color="k", label=f"s_g = {vals.mean():.3f}")
     ax.axhline(threshold, color="tab:orange", ls="--", label=f"threshold {threshold}")
@@ -104,7 +106,8 @@ def plot_phase_diagram(runs: list[dict], y: str = "width") -> Figure:
     missing = [i for i, r in enumerate(runs) if "alpha" not in r or y not in r or "verdict" not in r]
     if missing:
         raise ValueError(f"runs {missing[:5]} lack 'alpha', 'verdict' or '{y}'")
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     for verdict, colour in VERDICT_COLOURS.items():
         pts = [(r["alpha"], r[y]) for r in runs if r["verdict"] == verdict]
         if pts:
@@ -139,7 +142,8 @@ def _draw_boundary(ax, runs: list[dict], y: str) -> None:
 def plot_progress(table: list[dict], phases=None) -> Figure:
     """Progress measures against log step: losses, Gini coefficients, weight norm; phases shaded."""
     steps = np.array([max(r["step"], 1) for r in table])
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig = Figure(figsize=(14, 3.8))
+    axes = fig.subplots(1, 3)
     for key in ("train_loss", "test_loss", "restricted_loss", "excluded_loss"):
         if key in table[0]:
             axes[0].plot(steps, [r[key] for r in table], label=key.replace("_", " "))

@@ -36,7 +36,7 @@ def key_component(logits: np.ndarray, key_freqs) -> np.ndarray:
     p = logits.shape[0]
     flat = logits.reshape(p * p, p)                                 # [(a,b), c]
     out = np.zeros_like(flat)
-    for k in sorted(set(int(k) for k in key_freqs)):
+    for k in sorted({int(k) for k in key_freqs}):
         if not 1 <= k <= (p - 1) // 2:
             raise ValueError(f"key frequency {k} out of range 1..{(p - 1) // 2} for p={p}")
         D = _apb_directions(p, k)                                   # [2, p²]
@@ -206,7 +206,7 @@ class ProgressMeasures:
         self.key_freqs = key_freqs
         self.rel_threshold = rel_threshold
 
-    def fit(self, checkpoints, train_idx, test_idx) -> "ProgressMeasures":
+    def fit(self, checkpoints, train_idx, test_idx) -> ProgressMeasures:
         if not checkpoints:
             raise ValueError("no checkpoints: pass a non-empty list of (step, model)")
         checkpoints = sorted(checkpoints, key=lambda sm: sm[0])

@@ -1,0 +1,182 @@
+"""Clock vs Pizza (Zhong et al. 2023): train a 1-layer modular-addition transformer, then tell
+which algorithm it learned from gradient symmetricity, distance irrelevance and circularity.
+
+``run`` reads like the paper's method: train (full batch AdamW, 20k steps, α-mixed attention)
+→ keep runs at 100% validation accuracy → measure s_g, q, c → classify. ``phase_diagram`` does
+it for a grid of α × seed (× width) through a sweep executor and tabulates the Fig. 7 fractions.
+
+Shortened training biases verdicts toward Pizza (Clock runs look Pizza-like early), so every
+measured run also classifies its half-way checkpoint when one exists: ``settled`` is True when
+the two verdicts agree. Report unsettled runs separately rather than trusting their label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..io import atomic_write_json, atomic_write_text
+from ..models.transformer import Transformer, TransformerConfig
+from ..train.modular import (RunResult, TrainConfig, list_checkpoints, load_run, save_run,
+                             train_ensemble)
+
+DEFAULT_ROOT = Path("runs/clock_pizza")
+ALPHA_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6),
+              (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0001)]
+
+
+@dataclass
+class ClockPizzaResult:
+    """One analysed run: where it lives, its training summary, the metrics and the verdict."""
+
+    run_dir: Path | None
+    summary: dict
+    metrics: dict = field(default_factory=dict)
+    verdict: str = "unknown"
+    report: str = ""
+
+    def to_dict(self) -> dict:
+        return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary,
+                "metrics": self.metrics, "verdict": self.verdict}
+
+
+def measure(model: Transformer) -> dict:
+    """s_g, q (both definitions), circularity, accuracy and the verdict of one model.
+
+    The estimators live in ``algolens.analysis.transformer``; if that import fails the result
+    says so (``analysis_error``) instead of crashing a training run.
+    """
+    try:
+        from ..analysis.transformer import ClockPizzaClassifier
+    except ImportError as e:
+        return {"verdict": "unknown", "analysis_error": f"analysis unavailable ({e}); the "
+                "trained weights are saved: run `algolens clock-pizza analyze RUN_DIR` later"}
+    clf = ClockPizzaClassifier().fit(model.eval())
+    return {**clf.metrics_, "verdict": clf.verdict_, "notes": clf.notes_,
+            "report": clf.summary()}
+
+
+def analyse_run(result: RunResult, run_dir: Path | None) -> dict:
+    """Sweep hook: metrics of the final model plus the half-way verdict (``settled``)."""
+    m = measure(result.model())
+    m.pop("report", None)
+    mid = _halfway_checkpoint(run_dir, result.steps_done)
+    if mid is not None and "analysis_error" not in m:
+        early = measure(load_run(run_dir, mid.name))
+        m["verdict_halfway"] = early["verdict"]
+        m["settled"] = early["verdict"] == m["verdict"]
+    return m
+
+
+def _halfway_checkpoint(run_dir: Path | None, steps: int) -> Path | None:
+    if run_dir is None:
+        return None
+    ckpts = [(s, p) for s, p in list_checkpoints(run_dir) if s <= steps // 2]
+    return ckpts[-1][1] if ckpts else None
+
+
+def run(attn_rate: float = 1.0, seed: int = 0, model: TransformerConfig | None = None,
+        train: TrainConfig = TrainConfig(), out_root: str | Path | None = DEFAULT_ROOT,
+        progress: bool = True) -> ClockPizzaResult:
+    """Train one model with attention rate α = ``attn_rate``, save it, measure it, classify it."""
+    return run_batch([attn_rate], [seed], model, train, out_root, progress)[0]
+
+
+def run_batch(alphas: list[float], seeds: list[int], model: TransformerConfig | None = None,
+              train: TrainConfig = TrainConfig(), out_root: str | Path | None = DEFAULT_ROOT,
+              progress: bool = True) -> list[ClockPizzaResult]:
+    """Every (α, seed) pair trained as one batched ensemble, then saved and measured one by one."""
+    from ..train.modular import run_id
+    cfg = model or TransformerConfig()
+    pairs = [(float(a), int(s)) for a in alphas for s in seeds]
+    dirs = None
+    if out_root is not None:
+        dirs = [Path(out_root) / run_id(replace(cfg, attn_rate=a), train, s) for a, s in pairs]
+    results = train_ensemble(cfg, [s for _, s in pairs], [a for a, _ in pairs], train, dirs,
+                             progress)
+    out = []
+    for i, r in enumerate(results):
+        metrics = measure(r.model()) if r.status == "ok" else {"verdict": "diverged",
+                                                               "reason": r.reason}
+        if dirs is not None:
+            save_run(dirs[i], r, {"analysis": _jsonable(metrics)})
+        out.append(_result(dirs[i] if dirs else None, r.summary(), metrics))
+    return out
+
+
+def analyze(run_dir: str | Path) -> ClockPizzaResult:
+    """Re-measure a saved run directory (weights.safetensors + config.json)."""
+    run_dir = Path(run_dir)
+    metrics = measure(load_run(run_dir))
+    atomic_write_json(run_dir / "analysis.json", _jsonable(metrics))
+    if metrics.get("report"):
+        atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
+    from ..io import read_json
+    summary = read_json(run_dir / "metrics.json").get("summary", {}) \
+        if (run_dir / "metrics.json").is_file() else {}
+    return _result(run_dir, summary, metrics)
+
+
+def _result(run_dir, summary: dict, metrics: dict) -> ClockPizzaResult:
+    return ClockPizzaResult(run_dir, summary, {k: v for k, v in metrics.items() if k != "report"},
+                            metrics.get("verdict", "unknown"), metrics.get("report", ""))
+
+
+def _jsonable(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k != "report"}
+
+
+def phase_table(rows: list[dict], bins=ALPHA_BINS) -> list[dict]:
+    """Fig. 7 fractions per α bin over runs that count (100% val accuracy and circular).
+
+    Columns: n_runs, n_counted, frac_sg (s_g > 0.98), frac_q (q < 0.6), n_unsettled.
+    """
+    table = []
+    for lo, hi in bins:
+        rs = [r for r in rows if lo <= r.get("attn_rate", -1) < hi]
+        ok = [r for r in rs if r.get("val_acc", 0) == 1.0 and r.get("circularity", 0) >= 0.995
+              and "s_g" in r]
+        frac = lambda pred: sum(map(pred, ok)) / len(ok) if ok else float("nan")  # noqa: E731
+        table.append({"alpha": f"{lo:.1f}-{min(hi, 1.0):.1f}", "n_runs": len(rs),
+                      "n_counted": len(ok), "frac_sg": frac(lambda r: r["s_g"] > 0.98),
+                      "frac_q": frac(lambda r: r["q"] < 0.6),
+                      "n_unsettled": sum(1 for r in ok if r.get("settled") is False)})
+    return table
+
+
+def format_phase_table(table: list[dict]) -> str:
+    lines = [f"{'alpha':<9}{'runs':>6}{'counted':>9}{'frac s_g>0.98':>15}{'frac q<0.6':>12}"
+             f"{'unsettled':>11}"]
+    for t in table:
+        lines.append(f"{t['alpha']:<9}{t['n_runs']:>6}{t['n_counted']:>9}{t['frac_sg']:>15.2f}"
+                     f"{t['frac_q']:>12.2f}{t['n_unsettled']:>11}")
+    return "\n".join(lines)
+
+
+def phase_diagram(alphas, seeds, widths=(128,), model: TransformerConfig | None = None,
+                  train: TrainConfig = TrainConfig(), out_root: str | Path = DEFAULT_ROOT / "sweep",
+                  executor: str = "local", jobs: int = 1, batch: int = 8, threads: int = 1,
+                  progress: bool = True) -> tuple[dict[str, dict], list[dict]]:
+    """Sweep α × seed × width, measure every run, return ({run_id: row}, phase table)."""
+    from ..train.sweep import grid, run_sweep
+    if train.checkpoint_every == 0:   # a half-way checkpoint makes the `settled` check possible
+        train = replace(train, checkpoint_every=max(1, train.steps // 2))
+    points = grid(alphas, seeds, widths, model or TransformerConfig(), train)
+    rows = run_sweep(points, out_root, executor, jobs, batch, analyse_run, threads,
+                     progress=progress)
+    table = phase_table(list(rows.values()))
+    atomic_write_json(Path(out_root) / "phase_table.json", table)
+    _maybe_plot(list(rows.values()), Path(out_root))
+    return rows, table
+
+
+def _maybe_plot(rows: list[dict], out: Path) -> None:
+    """phase_diagram.png when the plotting helpers are present (optional)."""
+    try:
+        from ..analysis.transformer.plots import plot_phase_diagram
+        runs = [dict(r, alpha=r.get("attn_rate"), width=r.get("d_model")) for r in rows
+                if "s_g" in r]
+        if runs:
+            plot_phase_diagram(runs).savefig(out / "phase_diagram.png", dpi=120)
+    except Exception:  # noqa: BLE001 - a plot is a convenience; the table is the result
+        pass

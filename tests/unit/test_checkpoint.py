@@ -1,0 +1,97 @@
+"""Checkpoints: bit-exact round trip, atomic writes, clear errors for corrupt or mismatched files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save as st_save
+
+from algolens.io import atomic_write_bytes
+from algolens.models.rnn import MIPSRNN, RNNConfig
+from algolens.train.checkpoint import load_checkpoint, save_checkpoint
+
+torch.set_num_threads(1)
+
+CONFIGS = {
+    "linear": RNNConfig(hidden=3, input_scale=(0.01,), output_scale=4.0),
+    "mlp": RNNConfig(hidden=2, f_depth=2, f_width=5, g_depth=2, g_width=3),
+    "onehot": RNNConfig(n_inputs=2, hidden=2, f_depth=2, f_width=4, encoding="onehot",
+                        alphabet=((0, 1), (0, 1, 2))),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_round_trip_is_bit_exact(tmp_path, name):
+    cfg = CONFIGS[name]
+    net = MIPSRNN(cfg, seed=3).eval()
+    x = torch.randint(0, 2, (16, 7, cfg.n_inputs))
+    save_checkpoint(net, tmp_path, {"task": "demo"})
+    back, meta = load_checkpoint(tmp_path)
+    assert meta["task"] == "demo" and back.cfg == cfg
+    assert torch.equal(net(x), back(x))
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "weights.safetensors"
+    atomic_write_bytes(target, b"old")
+
+    def boom(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new content")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.safetensors"]
+
+
+def test_refuses_to_save_nan_weights(tmp_path):
+    net = MIPSRNN(CONFIGS["linear"], seed=0)
+    with torch.no_grad():
+        net.core.f0_W[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN/inf"):
+        save_checkpoint(net, tmp_path)
+    assert not (tmp_path / "weights.safetensors").exists()
+
+
+@pytest.fixture
+def saved(tmp_path):
+    save_checkpoint(MIPSRNN(CONFIGS["mlp"], seed=0), tmp_path)
+    return tmp_path
+
+
+def test_truncated_weights(saved):
+    w = saved / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:-20])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_checkpoint(saved)
+
+
+def test_missing_tensor(saved):
+    tensors = {k: v for k, v in MIPSRNN(CONFIGS["mlp"]).named_parameters() if k != "core.g1_b"}
+    (saved / "weights.safetensors").write_bytes(st_save({k: v.detach() for k, v in tensors.items()}))
+    with pytest.raises(ValueError, match=r"missing tensors \['core.g1_b'\]"):
+        load_checkpoint(saved)
+
+
+def test_config_mismatch_wrong_shapes(saved):
+    meta = json.loads((saved / "config.json").read_text())
+    meta["model"]["f_width"] = 7
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="has shape"):
+        load_checkpoint(saved)
+
+
+def test_not_a_checkpoint(saved):
+    (saved / "config.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(ValueError, match="not an algolens RNN checkpoint"):
+        load_checkpoint(saved)
+
+
+def test_missing_weights_file(saved):
+    (saved / "weights.safetensors").unlink()
+    with pytest.raises(ValueError, match="weights.safetensors is missing"):
+        load_checkpoint(saved)

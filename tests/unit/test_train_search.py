@@ -1,0 +1,95 @@
+"""Training loop, linear start, run index, resume and the ``algolens train`` command."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from algolens import tasks
+from algolens.cli import main
+from algolens.train import TaskData, TrainingDiverged, default_config, train_ensemble
+from algolens.train import find_run, load_run, search
+from algolens.train.linear import linear_order
+from algolens.train.runs import read_progress, start_run, write_progress
+from algolens.train.search import plan
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("name, order", [("Sum_Last3", 3), ("Prev2", 3), ("Sum_All", 1),
+                                         ("Newton_Freebody", 2), ("Bitwise_Or", 1),
+                                         ("Parity_Last2", None), ("Add_Mod_3", None)])
+def test_linear_order(name, order):
+    task = tasks.get(name)
+    assert linear_order(TaskData.generate(task, 4096, 0)) == order
+
+
+def test_plan_starts_linear_only_when_plausible():
+    lin = tasks.get("Sum_Last2")
+    first = plan(lin, TaskData.generate(lin, 4096, 0))[0]
+    assert (first.hidden, first.f_depth) == (2, 1)
+    nonlin = tasks.get("Add_Mod_5")
+    cands = plan(nonlin, TaskData.generate(nonlin, 4096, 0))
+    assert all(c.f_depth == 2 for c in cands) and cands[0].encoding == "onehot"
+
+
+def test_nan_loss_raises_training_diverged():
+    task = tasks.get("Sum_All")
+    data = TaskData.generate(task, 256, 0)
+    cfg = default_config(task, 1, data=data)
+    with pytest.raises(TrainingDiverged, match=r"NaN/inf at step \d+.*lower the learning rate"):
+        train_ensemble(task, cfg, 2, train=data, val=data, max_steps=50, lr=1e30, batch=32)
+
+
+def test_non_finite_data_is_rejected():
+    task = tasks.get("Sum_All")
+    data = TaskData.generate(task, 64, 0)
+    data.y[3, 2, 0] = float("nan")
+    cfg = default_config(task, 1)
+    with pytest.raises(ValueError, match="NaN/inf values"):
+        train_ensemble(task, cfg, 2, train=data, val=data, max_steps=5)
+
+
+def test_search_linear_task_saves_a_loadable_run(tmp_path):
+    r = search("Sum_Last2", budget_seconds=30, out=tmp_path, progress=False)
+    assert r.solved and r.accuracy == 1.0 and r.config.hidden == 2 and r.config.is_linear
+    net, meta = load_run(r.run_dir)
+    x = torch.randint(0, 100, (32, 10))
+    assert torch.equal(net(x), r.network(x)) and meta["accuracy"] == 1.0
+    assert find_run("Sum_Last2", tmp_path) == r.run_dir.resolve()
+    with sqlite3.connect(tmp_path / "index.db") as con:
+        status, hidden = con.execute("SELECT status, hidden FROM runs").fetchone()
+    assert (status, hidden) == ("done", 2)
+
+
+def test_resume_skips_architectures_already_tried(tmp_path):
+    run_dir = start_run(tmp_path, "Bitwise_Not")            # an "interrupted" search
+    done = {"key": "h=1;f=1;g=1;numeric", "config": "h=1; f=1; g=1", "steps": 7,
+            "seconds": 1.0, "val_acc": 0.5, "test_acc": None, "status": "unsolved"}
+    write_progress(run_dir, [done])
+    r = search("Bitwise_Not", budget_seconds=30, out=tmp_path, resume=True, progress=False)
+    assert r.run_dir == run_dir
+    assert r.tried[0] == done and r.tried[1]["key"] == "h=2;f=1;g=1;numeric"
+    assert r.solved and r.config.hidden == 2
+    assert read_progress(run_dir) == r.tried
+
+
+def test_cli_train_json(tmp_path):
+    res = CliRunner().invoke(main, ["train", "Bitwise_Not", "--budget-seconds", "20",
+                                    "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert {"task", "accuracy", "hidden_size", "parameters", "seconds", "run_dir"} <= set(out)
+    assert out["task"] == "Bitwise_Not" and out["accuracy"] == 1.0 and out["hidden_size"] == 1
+    assert (tmp_path / "train").is_dir() and out["run_dir"].startswith(str(tmp_path))
+
+
+def test_cli_unknown_task_suggests_and_exits_2(tmp_path):
+    res = CliRunner().invoke(main, ["train", "Parity_Lst3", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "did you mean 'Parity_Last3'" in res.output
+    assert not (tmp_path / "index.db").exists()
