@@ -11,9 +11,18 @@ from click.testing import CliRunner
 
 from algolens import tasks
 from algolens.cli import main
-from algolens.train import TaskData, TrainingDiverged, default_config, train_ensemble
-from algolens.train import find_run, load_run, search
-from algolens.train.linear import linear_order
+from algolens.models.rnn import RNNConfig, RNNEnsemble
+from algolens.train import (
+    TaskData,
+    TrainingDiverged,
+    default_config,
+    find_run,
+    load_run,
+    search,
+    train_ensemble,
+)
+from algolens.train.linear import features, linear_order
+from algolens.train.mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
 from algolens.train.runs import read_progress, start_run, write_progress
 from algolens.train.search import plan
 
@@ -93,3 +102,30 @@ def test_cli_unknown_task_suggests_and_exits_2(tmp_path):
     assert res.exit_code == 2
     assert "did you mean 'Parity_Last3'" in res.output
     assert not (tmp_path / "index.db").exists()
+
+
+@pytest.mark.parametrize("f_depth", [1, 2])
+def test_masked_members_are_exactly_smaller_networks(f_depth):
+    cfg = RNNConfig(hidden=4, f_depth=f_depth, f_width=5 if f_depth > 1 else 0)
+    model = RNNEnsemble(cfg, 8, seed=0)
+    sizes = member_sizes((1, 2, 3, 4), 8)
+    masks = state_masks(model, sizes)
+    apply_masks(model, masks)
+    # one training step with masked gradients keeps the dead units dead
+    model(torch.rand(4, 6)).pow(2).sum().backward()
+    mask_grads(model, masks)
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    x = torch.rand(5, 7)
+    y = model(x)
+    for i, k in enumerate(sizes):
+        small = shrink(model.member(i), k)
+        assert small.cfg.hidden == k
+        assert torch.allclose(small(x), y[i], atol=1e-6)
+
+
+def test_onehot_linear_order():
+    task = tasks.get("Evens_Counter")
+    cfg = default_config(task, 1, encoding="onehot")
+    assert linear_order(features(TaskData.generate(task, 4096, 0), cfg)) == 1

@@ -77,17 +77,26 @@ def _dict_literal(name: str, d: dict) -> str:
     return "\n".join(lines + ["}"])
 
 
+def _most_common(emit: dict):
+    vals = [v for _, v in sorted(emit.items(), key=lambda kv: repr(kv[0]))]
+    return max(vals, key=vals.count) if vals else 0
+
+
 def _table_body(p: TableProgram) -> str:
     n_states = len({s for s, _ in p.transitions})
     key = p.inputs[0] if len(p.inputs) == 1 else "(" + ", ".join(p.inputs) + ")"
     return "\n".join([
         f"# A Mealy machine with {n_states} states: (state, input) -> next state / output.",
-        _dict_literal("_NEXT", p.transitions), "", _dict_literal("_EMIT", p.emit), "", "",
+        _dict_literal("_NEXT", p.transitions), "", _dict_literal("_EMIT", p.emit), "",
+        f"_DEFAULT = {_most_common(p.emit)!r}", "", "",
         "def f(xs):",
         '    """Run the distilled state machine over the inputs xs."""',
         f"    s = {p.initial}", "    ys = []",
         f"    for {_loop_target(p.inputs)} in xs:",
         f"        key = (s, {key})",
+        "        if key not in _NEXT:      # never seen while distilling: safe default, stay put",
+        "            ys.append(_DEFAULT)",
+        "            continue",
         "        ys.append(_EMIT[key])",
         "        s = _NEXT[key]",
         "    return ys"])

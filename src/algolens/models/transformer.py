@@ -71,7 +71,7 @@ class TransformerConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TransformerConfig":
+    def from_dict(cls, d: dict) -> TransformerConfig:
         d = {k: v for k, v in d.items() if k != "n_ctx"}
         return cls(**d)
 
@@ -93,7 +93,7 @@ def init_params(cfg: TransformerConfig, seed: int) -> dict[str, torch.Tensor]:
     """
     g = torch.Generator().manual_seed(int(seed))
     d, H, dh, m = cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp
-    randn = lambda *shape, scale: torch.randn(*shape, generator=g) / math.sqrt(scale)  # noqa: E731
+    randn = lambda *shape, scale: torch.randn(*shape, generator=g) / math.sqrt(scale)
     out = {"W_E": randn(cfg.d_vocab, d, scale=d), "W_pos": randn(cfg.n_ctx, d, scale=d),
            "W_U": randn(d, cfg.p, scale=cfg.p)}
     for i in range(cfg.n_layers):
@@ -341,7 +341,9 @@ def grid_logits(ens: TransformerEnsemble) -> torch.Tensor:
     h_i = torch.arange(H, device=tokens.device).view(1, 1, H)
     t_i = torch.arange(T, device=tokens.device).view(1, T, 1)
     idx = ((h_i * T + t_i) * V + tokens[:, -1:, None]) * V + tokens[:, :, None]   # [N, T, H]
-    scores = S.reshape(E, -1)[:, idx.reshape(-1)].view(E, P, P, T, H)
+    # gather (backward: scatter_add) rather than advanced indexing (backward sorts indices)
+    idx = idx.reshape(1, -1).expand(E, -1)
+    scores = torch.gather(S.reshape(E, -1), 1, idx).view(E, P, P, T, H)
     pattern = _mix(scores.softmax(3), _alpha(ens, 5), None)               # [E, a, b, T, H]
     # value tables [E, T, V, H, m+p]: V·W_O·W_in and V·W_O·W_U side by side
     vt = torch.einsum("etvd,ehdk->etvhk", X, blk.attn.W_V)               # [E, T, V, H, dh]

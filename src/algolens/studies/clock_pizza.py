@@ -17,8 +17,14 @@ from pathlib import Path
 
 from ..io import atomic_write_json, atomic_write_text
 from ..models.transformer import Transformer, TransformerConfig
-from ..train.modular import (RunResult, TrainConfig, list_checkpoints, load_run, save_run,
-                             train_ensemble)
+from ..train.modular import (
+    RunResult,
+    TrainConfig,
+    list_checkpoints,
+    load_run,
+    save_run,
+    train_ensemble,
+)
 
 DEFAULT_ROOT = Path("runs/clock_pizza")
 ALPHA_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6),
@@ -136,12 +142,15 @@ def phase_table(rows: list[dict], bins=ALPHA_BINS) -> list[dict]:
         rs = [r for r in rows if lo <= r.get("attn_rate", -1) < hi]
         ok = [r for r in rs if r.get("val_acc", 0) == 1.0 and r.get("circularity", 0) >= 0.995
               and "s_g" in r]
-        frac = lambda pred: sum(map(pred, ok)) / len(ok) if ok else float("nan")  # noqa: E731
         table.append({"alpha": f"{lo:.1f}-{min(hi, 1.0):.1f}", "n_runs": len(rs),
-                      "n_counted": len(ok), "frac_sg": frac(lambda r: r["s_g"] > 0.98),
-                      "frac_q": frac(lambda r: r["q"] < 0.6),
+                      "n_counted": len(ok), "frac_sg": _frac([r["s_g"] > 0.98 for r in ok]),
+                      "frac_q": _frac([r["q"] < 0.6 for r in ok]),
                       "n_unsettled": sum(1 for r in ok if r.get("settled") is False)})
     return table
+
+
+def _frac(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else float("nan")
 
 
 def format_phase_table(table: list[dict]) -> str:

@@ -13,8 +13,15 @@ import numpy as np
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
-from ..train.modular import (TrainConfig, list_checkpoints, load_run, run_id, save_run,
-                             split_mask, train_ensemble)
+from ..train.modular import (
+    TrainConfig,
+    list_checkpoints,
+    load_run,
+    run_id,
+    save_run,
+    split_mask,
+    train_ensemble,
+)
 
 DEFAULT_ROOT = Path("runs/grokking")
 NANDA_MODEL = TransformerConfig(p=113, d_model=128, n_heads=4, d_mlp=512, causal=True,

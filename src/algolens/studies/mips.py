@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..analysis.rnn import (FormulaSearch, FSMExtractor, IntegerRecurrence, PassRecord,
-                            StateCollector, check_adapter, input_names, network_outputs)
+from ..analysis.rnn import (FormulaSearch, FSMExtractor, IntegerRecurrence, LatticeFormulas,
+                            PassRecord, SnapRecurrence, StateCollector, check_adapter,
+                            input_names, network_outputs)
 from ..codegen import ProgramInfo, Verification, to_python, verify_source
 from ..codegen.build import from_formulas, from_machine, from_recurrence
 from ..tasks import get as get_task
@@ -123,20 +124,25 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     elif rec is not None:
         passes[-1].ok = False
     fsm = _timed(passes, "state_machine", lambda: FSMExtractor().fit(net, task))
-    if fsm is None or fsm.machine_ is None or fsm.fidelity_ < 1.0:
-        if fsm is not None:
-            passes[-1].ok = False
-        return None, None, None, passes
-    form = _timed(passes, "formula_search", lambda: FormulaSearch().fit(fsm.machine_, task))
-    if form is not None and form.formulas_ is not None:
-        prog = from_formulas(form.formulas_, _with(
-            info, f"{fsm.machine_.n_states}-state machine, formulas on the "
-                  f"'{form.formulas_.labelling}' labelling"))
-        got = _try_program(passes, "formula_search", prog, task)
-        if got:
-            return "symbolic", got[0], got[1], passes
-    elif form is not None:
+    fsm_ok = fsm is not None and fsm.machine_ is not None and fsm.fidelity_ == 1.0
+    if fsm is not None and not fsm_ok:
         passes[-1].ok = False
+    if fsm_ok:
+        form = _timed(passes, "formula_search", lambda: FormulaSearch().fit(fsm.machine_, task))
+        if form is not None and form.formulas_ is not None:
+            prog = from_formulas(form.formulas_, _with(
+                info, f"{fsm.machine_.n_states}-state machine, formulas on the "
+                      f"'{form.formulas_.labelling}' labelling"))
+            got = _try_program(passes, "formula_search", prog, task)
+            if got:
+                return "symbolic", got[0], got[1], passes
+        elif form is not None:
+            passes[-1].ok = False
+    got = _counter(net, task, info, passes)
+    if got:
+        return "symbolic", got[0], got[1], passes
+    if not fsm_ok:
+        return None, None, None, passes
     passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
     prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
                                                          "Mealy machine (transition table)"))
@@ -144,6 +150,28 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     if got:
         return "table", got[0], got[1], passes
     return None, None, None, passes
+
+
+def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
+    """Simplify (snap an affine recurrence), then integer lattice coordinates + formulas."""
+    snap = _timed(passes, "simplify", lambda: SnapRecurrence().fit(net, task))
+    src = net
+    if snap is not None and snap.network_ is not None:
+        src = snap.network_
+    elif snap is not None:
+        passes[-1].ok = False
+    lat = _timed(passes, "lattice_formulas", lambda: LatticeFormulas().fit(src, task))
+    if lat is None or lat.formulas_ is None:
+        if lat is not None:
+            passes[-1].ok = False
+        return None
+    passes[-1].extra["fidelity_2x"] = lat.fidelity_2x_
+    k = lat.lattice_.basis_.shape[0]
+    prog = from_formulas(lat.formulas_, _with(
+        info, f"{k}-d integer lattice of hidden states"
+              f"{' after snapping the recurrence' if src is not net else ''}, "
+              "formulas for the integer coordinates"))
+    return _try_program(passes, "lattice_formulas", prog, task)
 
 
 def _with(info: ProgramInfo, method: str) -> ProgramInfo:

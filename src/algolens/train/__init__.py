@@ -5,6 +5,17 @@ from .rnn import TaskData, TrainingDiverged, TrainResult, default_config, train_
 from .runs import find_run, list_runs, load_run
 from .search import SearchResult, search
 
-__all__ = ["TaskData", "TrainResult", "TrainingDiverged", "default_config", "train_ensemble",
-           "search", "SearchResult", "save_checkpoint", "load_checkpoint", "load_run",
-           "find_run", "list_runs"]
+__all__ = [
+           "SearchResult",
+           "TaskData",
+           "TrainResult",
+           "TrainingDiverged",
+           "default_config",
+           "find_run",
+           "list_runs",
+           "load_checkpoint",
+           "load_run",
+           "save_checkpoint",
+           "search",
+           "train_ensemble",
+]

@@ -35,6 +35,22 @@ class ImpulseFit:
         return np.block([[mk[i + j] for j in range(T - a)] for i in range(a)])
 
 
+def features(data: TaskData, cfg: RNNConfig, n: int = 4096) -> TaskData:
+    """The first ``n`` rows of ``data`` with inputs replaced by the model's raw input features:
+    the raw values for numeric inputs; for one-hot inputs the one-hot vectors *without* each
+    channel's first symbol (one-hot columns sum to 1, so keeping them all would make the bias
+    unidentifiable and inflate the Hankel rank)."""
+    x = data.x[:n]
+    if cfg.encoding == "onehot":
+        x = RNNEnsemble(cfg, 1).encode(x)[..., _kept_onehot(cfg)]          # [n, T, F - C]
+    return TaskData(x, data.y[:n])
+
+
+def _kept_onehot(cfg: RNNConfig) -> list[int]:
+    starts = np.cumsum([0] + [len(a) for a in cfg.alphabet[:-1]])
+    return [i for i in range(cfg.n_features) if i not in set(starts.tolist())]
+
+
 def fit_impulse(data: TaskData, n: int = 4096) -> ImpulseFit:
     x = data.x[:n].double().numpy()                  # [n, T, C]
     y = data.y[:n].double().numpy()                  # [n, T, D]
@@ -88,6 +104,10 @@ def load_realization(model: RNNEnsemble, member: int, parts: tuple[np.ndarray, .
     cfg: RNNConfig = model.cfg
     A, B, b, Cm, d = parts
     scale = np.asarray(cfg.input_scale or (1.0,) * cfg.n_inputs)
+    if cfg.encoding == "onehot":              # the first symbol of each channel gets weight 0
+        full = np.zeros((B.shape[0], cfg.n_features))
+        full[:, _kept_onehot(cfg)] = B
+        B, scale = full, np.ones(cfg.n_features)
     W_f = np.concatenate([A.T, (B / scale[None, :]).T], 0)              # [H + C, H]
     model.f0_W[member] = torch.as_tensor(W_f, dtype=torch.float32)
     model.f0_b[member] = torch.as_tensor(b, dtype=torch.float32)

@@ -57,7 +57,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
         d["betas"] = tuple(d.get("betas", (0.9, 0.98)))
         return cls(**d)
@@ -104,7 +104,7 @@ class RunResult:
 
     def summary(self) -> dict:
         h = self.history
-        last = lambda xs: xs[-1] if xs else float("nan")  # noqa: E731
+        last = lambda xs: xs[-1] if xs else float("nan")
         return {"run_id": self.run_id, "seed": self.seed, "attn_rate": self.config.attn_rate,
                 "d_model": self.config.d_model, "p": self.config.p, "status": self.status,
                 "reason": self.reason, "steps_done": self.steps_done, "seconds": self.seconds,
@@ -133,7 +133,7 @@ class _Stepper:
         self.n_val = (~masks).sum(1).double()
 
     def __call__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> (train loss [E] with grad, val loss [E], correct [E, p*p] bool)."""
+        """-> (train loss [E] with grad, val loss [E], logits [E, p*p, p] detached)."""
         if self.grid:
             logits = self.ens.grid_logits()                           # [E, p*p, p]
         else:  # general depth: every pair through the plain stacked forward
@@ -143,8 +143,7 @@ class _Stepper:
         m = self.masks.double()
         train = (nll * m).sum(1) / self.n_train
         val = (nll.detach() * (1 - m)).sum(1) / self.n_val
-        correct = logits.detach().argmax(-1) == self.labels
-        return train, val, correct
+        return train, val, logits.detach()
 
 
 def _save_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> None:
@@ -180,12 +179,13 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     bar = _bar(tcfg.steps, progress)
     t0, updates = time.perf_counter(), 0
     for step in range(tcfg.steps):
-        train_loss, val_loss, correct = step_fn()
+        train_loss, val_loss, logits = step_fn()
         _check_finite(train_loss, alive, results, step, tcfg)
         if not alive.any():
             break
         last = step == tcfg.steps - 1
         if step % tcfg.eval_every == 0 or last:
+            correct = logits.argmax(-1) == labels                  # [E, p*p], eval steps only
             done = _record(results, step, train_loss, val_loss, correct, masks, alive, bar)
             if tcfg.stop_at_100 and done:
                 break

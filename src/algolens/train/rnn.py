@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ class TaskData:
 
     @classmethod
     def generate(cls, task: SequenceTask, n: int, seed: int, length: int | None = None
-                 ) -> "TaskData":
+                 ) -> TaskData:
         rng = np.random.default_rng(seed)
         xs = task.sample(n, rng, length)
         ys = task.targets(xs)
@@ -99,7 +99,9 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
                    seed: int = 0, deadline: float | None = None, callback=None,
                    stop_when_solved: bool = True, time_budget: float | None = None,
-                   init: Callable[[RNNEnsemble], None] | None = None) -> TrainResult:
+                   init: Callable[[RNNEnsemble], None] | None = None,
+                   after_backward: Callable[[RNNEnsemble], None] | None = None
+                   ) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
     The learning rate warms up over the first 2% of steps, then follows a cosine down to lr/100
@@ -111,6 +113,7 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     ``stop_when_solved=False`` runs all steps (used by the batched-vs-sequential benchmark).
     ``init(model)`` may overwrite members before training (e.g. a closed-form linear start); the
     ensemble is then evaluated once before the first step and returned at once if it is solved.
+    ``after_backward(model)`` may edit gradients each step (e.g. masks that fix units at zero).
     Raises ``TrainingDiverged`` when every member's loss is NaN/inf, ``ValueError`` for
     non-finite data.
     """
@@ -140,6 +143,8 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         _zero_dead_grads(model, alive)
+        if after_backward is not None:
+            after_backward(model)
         opt.step()
         sched.step()
         if step == _CALIBRATE and time_budget is not None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
@@ -146,7 +146,7 @@ def _execute(groups, out, analyse, threads, executor: str, jobs: int):
     """Yield each group's rows as it finishes, on the chosen executor."""
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
-    if executor.startswith("dask://") or executor.startswith("tcp://"):
+    if executor.startswith(("dask://", "tcp://")):
         yield from _dask(groups, out, analyse, threads, executor)
     elif executor == "local":
         if jobs == 1:

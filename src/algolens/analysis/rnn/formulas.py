@@ -169,8 +169,9 @@ class FormulaSearch:
         targets = {f"y{d}": outs[:, d] for d in range(outs.shape[1])}
         nxt = L[[int(m.next[s, k]) for s, k in pts]]
         targets.update({f"next_{v}": nxt[:, i] for i, v in enumerate(vars_)})
+        # alphabet sizes are the natural moduli/bases (Base_k addition: k = len(channel))
         consts = sorted({0, 1, 2, len(m.symbols), max(np.abs(m.symbols).max(), 1)} |
-                        {int(v) for v in np.atleast_1d(m.symbols)[:0]})
+                        {len(ch) for ch in task.channels})
         sr = IntegerSR(self.max_size, tuple(consts), time_limit=self.time_limit).fit(env, targets)
         if any(e is None for e in sr.formulas_.values()):
             return None
