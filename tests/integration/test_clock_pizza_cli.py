@@ -45,6 +45,7 @@ def test_clock_pizza_sweep_small(tmp_path) -> None:
                    "--out", str(tmp_path), "--batch", "4", "--json"])
     out = json.loads(res.output)
     assert len(out["runs"]) == 4 and len(out["phase_table"]) == 10
+    assert {r["d_model"] for r in out["runs"].values()} == {16}         # --width is honoured
     assert (tmp_path / "phase_table.json").is_file()
     assert all("verdict_halfway" in r or "analysis_error" in r for r in out["runs"].values())
 

@@ -1,4 +1,4 @@
-"""Checkpoints: bit-exact round trip, atomic writes, clear errors for corrupt or mismatched files."""
+"""Checkpoints: bit-exact round trip, atomic writes, clear errors for corrupt/mismatched files."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def test_truncated_weights(saved):
 
 def test_missing_tensor(saved):
     tensors = {k: v for k, v in MIPSRNN(CONFIGS["mlp"]).named_parameters() if k != "core.g1_b"}
-    (saved / "weights.safetensors").write_bytes(st_save({k: v.detach() for k, v in tensors.items()}))
+    blob = st_save({k: v.detach() for k, v in tensors.items()})
+    (saved / "weights.safetensors").write_bytes(blob)
     with pytest.raises(ValueError, match=r"missing tensors \['core.g1_b'\]"):
         load_checkpoint(saved)
 

@@ -129,3 +129,11 @@ def test_onehot_linear_order():
     task = tasks.get("Evens_Counter")
     cfg = default_config(task, 1, encoding="onehot")
     assert linear_order(features(TaskData.generate(task, 4096, 0), cfg)) == 1
+
+
+def test_search_with_no_time_fails_with_reason(tmp_path):
+    with pytest.raises(ValueError, match="budget ran out"):
+        search("Bitwise_Not", budget_seconds=1e-6, out=tmp_path, progress=False)
+    with sqlite3.connect(tmp_path / "index.db") as con:
+        status, reason = con.execute("SELECT status, reason FROM runs").fetchone()
+    assert status == "failed" and "budget" in reason

@@ -149,7 +149,7 @@ def cp_analyze(run_dir, as_json) -> None:
 @clock_pizza.command("sweep")
 @click.option("--alphas", default="0:1:0.1", show_default=True, help="'0,0.5,1' or 'a:b:step'.")
 @click.option("--seeds", default="0-9", show_default=True, help="'0-9' or '0,3,7'.")
-@click.option("--widths", default="128", show_default=True, help="d_model values, '64,128'.")
+@click.option("--widths", default=None, help="Several d_model values, '64,128' (default: --width).")
 @_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
 @click.option("--jobs", default=1, show_default=True, help="Local worker processes.")
 @click.option("--executor", default="local", show_default=True,
@@ -166,14 +166,14 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, **kw) -
 
     \b
     Example (a small trial, then the full reduced diagram):
-      algolens clock-pizza sweep --alphas 0,0.3,0.6,0.9,1 --seeds 0,1 --steps 3000 --width 64
-      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2
+      algolens clock-pizza sweep --alphas 0:1:0.25 --seeds 0-1 --steps 3000 --batch 5
+      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2 --batch 1
     """
     from ..studies import clock_pizza as study
     kw["threads"] = kw.get("threads") or 1
     model, train = _configs(kw)
-    rows, table = study.phase_diagram(_floats(alphas), _ints(seeds),
-                                      [int(w) for w in _ints(widths)], model, train, out,
+    width_list = _ints(widths) if widths else [kw["width"]]
+    rows, table = study.phase_diagram(_floats(alphas), _ints(seeds), width_list, model, train, out,
                                       executor, jobs, batch, kw["threads"], not kw["quiet"])
     if as_json:
         echo_json({"runs": rows, "phase_table": table})

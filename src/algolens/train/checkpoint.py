@@ -1,7 +1,8 @@
 """Checkpoints of one RNN: ``weights.safetensors`` + ``config.json``, written atomically, no pickle.
 
 Loading checks everything a silent mismatch could hide: the format tag, the config, every tensor's
-presence, shape, dtype and finiteness. Any problem raises ``ValueError`` naming the file and the fix.
+presence, shape, dtype and finiteness. Any problem raises ``ValueError`` naming the file and the
+fix.
 """
 
 from __future__ import annotations

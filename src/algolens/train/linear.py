@@ -35,7 +35,7 @@ class ImpulseFit:
         return np.block([[mk[i + j] for j in range(T - a)] for i in range(a)])
 
 
-def features(data: TaskData, cfg: RNNConfig, n: int = 4096) -> TaskData:
+def features(data: TaskData, cfg: RNNConfig, n: int = 2048) -> TaskData:
     """The first ``n`` rows of ``data`` with inputs replaced by the model's raw input features:
     the raw values for numeric inputs; for one-hot inputs the one-hot vectors *without* each
     channel's first symbol (one-hot columns sum to 1, so keeping them all would make the bias
@@ -51,7 +51,7 @@ def _kept_onehot(cfg: RNNConfig) -> list[int]:
     return [i for i in range(cfg.n_features) if i not in set(starts.tolist())]
 
 
-def fit_impulse(data: TaskData, n: int = 4096) -> ImpulseFit:
+def fit_impulse(data: TaskData, n: int = 2048) -> ImpulseFit:
     x = data.x[:n].double().numpy()                  # [n, T, C]
     y = data.y[:n].double().numpy()                  # [n, T, D]
     n, T, C = x.shape
@@ -102,7 +102,7 @@ def realize(fit: ImpulseFit, n: int) -> tuple[np.ndarray, ...]:
 
 @torch.no_grad()
 def load_realization(model: RNNEnsemble, member: int, parts: tuple[np.ndarray, ...]) -> None:
-    """Write (A, B, b, C, d) into ``model``'s linear member, undoing the fixed input/output scales."""
+    """Write (A, B, b, C, d) into a linear ``member``, undoing the fixed input/output scales."""
     cfg: RNNConfig = model.cfg
     A, B, b, Cm, d = parts
     scale = np.asarray(cfg.input_scale or (1.0,) * cfg.n_inputs)

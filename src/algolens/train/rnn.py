@@ -100,7 +100,8 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    seed: int = 0, deadline: float | None = None, callback=None,
                    stop_when_solved: bool = True, time_budget: float | None = None,
                    init: Callable[[RNNEnsemble], None] | None = None,
-                   after_backward: Callable[[RNNEnsemble], None] | None = None
+                   after_backward: Callable[[RNNEnsemble], None] | None = None,
+                   stop_rule: Callable[[int, torch.Tensor], bool] | None = None
                    ) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
@@ -114,6 +115,7 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     ``init(model)`` may overwrite members before training (e.g. a closed-form linear start); the
     ensemble is then evaluated once before the first step and returned at once if it is solved.
     ``after_backward(model)`` may edit gradients each step (e.g. masks that fix units at zero).
+    ``stop_rule(step, val_acc [E])`` replaces the default "some member is 100% right" rule.
     Raises ``TrainingDiverged`` when every member's loss is NaN/inf, ``ValueError`` for
     non-finite data.
     """
@@ -157,7 +159,8 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
             if callback is not None:
                 callback(step, float(acc.max()))
             timed_out = deadline is not None and time.monotonic() > deadline
-            if (stop_when_solved and acc.max() >= 1.0) or timed_out:
+            done = stop_rule(step, acc) if stop_rule is not None else bool(acc.max() >= 1.0)
+            if (stop_when_solved and done) or timed_out:
                 break
     best = int(torch.argmax(acc))
     return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,

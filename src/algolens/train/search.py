@@ -1,14 +1,18 @@
 """Architecture search: the smallest MIPS RNN that is 100% correct, within a time budget.
 
-Plan (generic rules from the data, never from the task's name):
-  1. If a least-squares fit shows the targets are a rounded *linear* function of the input history
-     (max residual < 0.5), try linear nets (f = g = depth 1) starting at the minimal state size
-     read off the rank of the Hankel matrix of the fitted impulse response.
-  2. Otherwise / then, ReLU nets f = 2 x width, g = 1 with growing hidden size
-     h = 1, 2, 3, 4, 6, 8, ...; numeric inputs first, then one-hot inputs for alphabets > 2.
-Each configuration trains several seeds as one batched ensemble and stops when a member is 100%
-right on a held-out batch; that member is then confirmed on >= 10,000 fresh sequences. The first
-confirmed configuration wins.
+Plan (generic rules from the data and alphabet, never from the task's name):
+  1. If a least-squares fit shows the targets are a rounded *linear* function of the input
+     history (max residual < 0.5) -- in the raw values, or else, for small alphabets, in one-hot
+     features -- try linear nets (f = g = depth 1) at the minimal state size read off the rank of
+     the Hankel matrix of the fitted impulse response, then one and two units more. One member
+     starts from the Ho-Kalman realization (linear.py), so exactly linear tasks need no steps.
+  2. Then ReLU nets f = 2 x width, g = 1, with hidden sizes in groups (1/2/3/4, 6/8, 12/16,
+     24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size; one-hot
+     inputs first for small non-binary alphabets, then numeric.
+Training stops when a member is 100% right on a held-out batch (waiting a little for a smaller
+size in the group); the smallest such member is confirmed on 10,000 fresh sequences (polished
+once if it misses a few) and its accuracy reported on another 10,000 fresh sequences. Each
+architecture gets at most a third of the remaining budget, so a failing one cannot eat it all.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from .linear import features, fit_impulse, linear_order, load_realization, reali
 from .mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
 from .rnn import TaskData, TrainingDiverged, default_config, sequence_accuracy, train_ensemble
 
-N_TRAIN, N_VAL, N_TEST = 32_768, 4096, 10_000
+N_TRAIN, N_VAL, N_TEST = 16_384, 4096, 10_000
 TEST_SEED_OFFSET = 1_000_003          # test data never shares a seed with training data
 # nonlinear hidden sizes, in groups trained together as one masked ensemble (see mixed.py)
 HIDDEN_GROUPS = ((1, 2, 3, 4), (6, 8), (12, 16), (24, 32))
@@ -166,7 +170,8 @@ def _try_all(task, data, tried, run_dir, deadline, seed, progress):
             continue
         if time.monotonic() > deadline:
             break
-        row, net, cfg, acc = _try_one(task, cand, data, deadline, seed + i, bar)
+        n_left = sum(c.key not in done for c in cands[i:])
+        row, net, cfg, acc = _try_one(task, cand, data, deadline, seed + i, bar, n_left)
         tried.append(row)
         if run_dir is not None:
             runs.write_progress(run_dir, tried)
@@ -178,7 +183,7 @@ def _try_all(task, data, tried, run_dir, deadline, seed, progress):
     return best
 
 
-def _try_one(task, cand, data, deadline, seed, bar):
+def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     """Train one candidate; returns (tried row, best member, its config, its test accuracy).
 
     A member perfect on the held-out batch is confirmed on 10,000 fresh sequences; if it misses
@@ -197,8 +202,9 @@ def _try_one(task, cand, data, deadline, seed, bar):
           "after_backward": lambda model: mask_grads(model, masks)}
     try:
         res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.val,
-                             max_steps=cand.max_steps, seed=seed, time_budget=_time_slice(deadline),
-                             init=init, **kw)
+                             max_steps=cand.max_steps, seed=seed, init=init,
+                             time_budget=_time_slice(deadline, n_left),
+                             stop_rule=_prefer_small(sizes), **kw)
         steps, seconds = res.steps, res.seconds
         if res.solved and _confirm(res, data, sizes)[1] < 1.0 and time.monotonic() < deadline:
             res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.confirm,
@@ -213,7 +219,8 @@ def _try_one(task, cand, data, deadline, seed, bar):
     net = shrink(res.model.member(best), sizes[best])
     cfg = net.cfg
     acc = float(sequence_accuracy(net.core, data.test)[0])
-    row.update(hidden=cfg.hidden, chosen=cfg.describe(), steps=steps, seconds=round(seconds, 2), val_acc=float(max(res.val_accuracy)),
+    row.update(hidden=cfg.hidden, chosen=cfg.describe(), steps=steps, seconds=round(seconds, 2),
+               val_acc=float(max(res.val_accuracy)),
                confirm_acc=confirmed, test_acc=acc,
                status="solved" if acc >= 1.0 else "unsolved")
     return row, net, cfg, acc
@@ -226,6 +233,20 @@ def _confirm(res, data, sizes: list[int]) -> tuple[int, float]:
     acc = torch.where(torch.tensor(res.val_accuracy) >= 1.0, acc, torch.zeros_like(acc))
     order = sorted(range(len(sizes)), key=lambda i: (-float(acc[i] >= 1.0), sizes[i], -acc[i]))
     return order[0], float(acc[order[0]])
+
+
+def _prefer_small(sizes: list[int]):
+    """Stop once a member of the smallest size is perfect; if only larger members are, keep
+    training a while longer (half the steps so far, at least 300) to give smaller ones a chance."""
+    first: list[int] = []
+
+    def rule(step: int, acc: torch.Tensor) -> bool:
+        solved = [sizes[i] for i in range(len(sizes)) if acc[i] >= 1.0]
+        if not solved:
+            return False
+        first.append(step)
+        return min(solved) == min(sizes) or step >= first[0] + max(300, first[0] // 2)
+    return rule
 
 
 def _masked_start(sizes: list[int], masks: dict):
@@ -253,19 +274,22 @@ def _linear_start(train: TaskData, cfg: RNNConfig):
     return init
 
 
-def _time_slice(deadline: float) -> float:
-    """Seconds one architecture may use: a third of what is left (at least 10 s if available),
-    so that a failing small net cannot eat the budget of the larger ones after it."""
+def _time_slice(deadline: float, n_left: int = 1) -> float:
+    """Seconds one architecture may use: a third of what is left (all of it for the last one;
+    at least 10 s if available), so a failing small net cannot eat the larger ones' budget."""
     left = deadline - time.monotonic()
-    return max(left / 3, min(left, 10.0))
+    return max(left / min(3, max(1, n_left)), min(left, 10.0))
 
 
 def _finish(task, found, data, tried, run_dir, out, seconds) -> SearchResult:
     if found is None:
-        reason = "the time budget ran out before any architecture was trained"
+        diverged = [row["reason"] for row in tried if row.get("status") == "diverged"]
+        reason = (f"every architecture tried diverged (NaN/inf loss); first: {diverged[0]}"
+                  if diverged else "the time budget ran out before any architecture was trained"
+                  "; raise --budget-seconds")
         if run_dir is not None:
             runs.finish_run(out, run_dir, "failed", reason=reason)
-        raise ValueError(f"{task.name}: {reason}; raise --budget-seconds")
+        raise TrainingDiverged(reason) if diverged else ValueError(f"{task.name}: {reason}")
     net, cfg, _ = found
     acc = float(sequence_accuracy(net.core, data.test)[0])     # the reported number, re-measured
     result = SearchResult(task.name, net, cfg, acc, acc >= 1.0, seconds, cfg.n_params(),
