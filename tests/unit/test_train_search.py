@@ -137,3 +137,14 @@ def test_search_with_no_time_fails_with_reason(tmp_path):
     with sqlite3.connect(tmp_path / "index.db") as con:
         status, reason = con.execute("SELECT status, reason FROM runs").fetchone()
     assert status == "failed" and "budget" in reason
+
+
+def test_hopeless_encoding_is_skipped():
+    from algolens.train.search import Candidate, _hopeless
+    tried = [{"key": "h=1/2/3/4;f=2x32;g=1;onehot", "encoding": "onehot", "val_acc": 0.95},
+             {"key": "h=1/2/3/4;f=2x32;g=1;numeric", "encoding": "numeric", "val_acc": 0.3}]
+    numeric = Candidate(8, 2, 64, "numeric", sizes=(6, 8))
+    onehot = Candidate(8, 2, 64, "onehot", sizes=(6, 8))
+    assert _hopeless(numeric, tried) and not _hopeless(onehot, tried)
+    tried[0]["val_acc"] = 0.6
+    assert not _hopeless(numeric, tried)

@@ -22,9 +22,11 @@ def register(group: click.Group) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Data and init seed.")
 @click.option("--resume", is_flag=True,
               help="Continue the latest interrupted search of TASK, skipping tried architectures.")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="CPU threads for torch (small nets run fastest on one).")
 @json_option
 def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float, out: str,
-          seed: int, resume: bool, as_json: bool) -> None:
+          seed: int, resume: bool, threads: int, as_json: bool) -> None:
     """Find the smallest RNN that is 100% correct on TASK.
 
     Tries linear nets first when the targets are linear up to rounding, then ReLU nets of growing
@@ -40,7 +42,7 @@ def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float, ou
 
     from ..train.search import search
 
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    torch.set_num_threads(max(1, threads))
     task = resolve_task(task_name, task_files)
     r = search(task, budget_seconds=budget_seconds, seed=seed, out=out, resume=resume,
                progress=not as_json)

@@ -9,11 +9,12 @@ Attention rate α (Zhong et al. 2023): each head's post-softmax pattern M become
 α·M + (1−α)·J with J the all-ones matrix (with a causal mask, J is masked the same way).
 α = 1 is standard attention; α = 0 makes attention a constant sum of values.
 
-The ensemble's training path is *factored through the vocabulary* (1-layer models): the residual
-stream at position k is W_E[tok] + W_pos[k], which takes only d_vocab values, so queries, keys,
-values, W_O, and the parts of W_in / W_U applied to the residual are computed once per token as
-small tables and gathered per example. Only the MLP hidden layer and its product with W_out·W_U are
-per-example matmuls. This is exact algebra (floating-point order differs, ~1e-6 relative).
+The ensemble's training path (``grid_logits``, 1-layer models, all p² pairs) is *factored
+through the vocabulary*: the residual stream at position k is W_E[tok] + W_pos[k], which takes
+only d_vocab values, so queries, keys, values, W_O, and W_in / W_U applied to the residual are
+computed once per token as small tables; per pair only the attention-weighted sum of table rows
+(a batched [p, H] @ [H, d_mlp + p] matmul), the MLP activation and act(pre) @ (W_out·W_U) remain.
+Only the last position is computed. This is exact algebra (float order differs, ~1e-6 relative).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ import torch
 from ..analysis.rnn import (FormulaSearch, FSMExtractor, IntegerRecurrence, LatticeFormulas,
                             PassRecord, SnapRecurrence, StateCollector, check_adapter,
                             input_names, network_outputs)
+from ..analysis.rnn.fsm_cluster import ClusterFSM
+from ..analysis.rnn.window import WindowFormulas
 from ..codegen import ProgramInfo, Verification, to_python, verify_source
 from ..codegen.build import from_formulas, from_machine, from_recurrence
 from ..tasks import get as get_task
@@ -104,13 +106,28 @@ def _try_program(passes, name, program, task) -> tuple[str, Verification] | None
 
 def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None = None,
             ) -> tuple[str | None, str | None, Verification | None, list[PassRecord]]:
-    """Network -> (form, source, verification, passes); source None when every pass failed."""
+    """Network -> (form, source, verification, passes); source None when every pass failed.
+
+    Passes run in order and the first program that verifies at L and 2L wins. A program that
+    verifies only at L (e.g. a counter truncated into a finite machine) is held while the later
+    passes try; the one with the best 2L accuracy is returned (earlier wins ties).
+    """
     check_adapter(net)
     task = get_task(task)
     passes: list[PassRecord] = []
     names = input_names(task)
     hidden = int(net.initial_state(1).shape[-1])
     info = ProgramInfo(task.name, network_desc, examples=_examples(net, task))
+    held: list[tuple] = []                        # verified at L, not at 2L: (2x acc, result)
+
+    def accept(form: str, got) -> tuple | None:
+        if not got:
+            return None
+        if got[1].accuracy_2x == 1.0:
+            return form, got[0], got[1], passes
+        held.append((got[1].accuracy_2x, -len(held), (form, got[0], got[1], passes)))
+        return None
+
     _timed(passes, "collect", lambda: StateCollector(n=500).fit(net, task))
     order = 2 * hidden + 1                        # Cayley-Hamilton: p, q <= H suffice
     rec = _timed(passes, "integer_recurrence",
@@ -118,12 +135,20 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     if rec is not None and rec.recurrence_ is not None:
         prog = from_recurrence(rec.recurrence_, names, _with(info, "integer linear recurrence "
                                                              "fitted to the network's outputs"))
-        got = _try_program(passes, "integer_recurrence", prog, task)
-        if got:
-            return "symbolic", got[0], got[1], passes
+        if done := accept("symbolic", _try_program(passes, "integer_recurrence", prog, task)):
+            return done
     elif rec is not None:
         passes[-1].ok = False
-    fsm = _timed(passes, "state_machine", lambda: FSMExtractor().fit(net, task))
+    win = _timed(passes, "window", lambda: WindowFormulas().fit(net, task))
+    if win is not None and win.formulas_ is not None:
+        prog = from_formulas(win.formulas_, _with(
+            info, f"definite memory: the state is a function of the last {win.k_} input(s); "
+                  f"output by {win.method_}"))
+        if done := accept("symbolic", _try_program(passes, "window", prog, task)):
+            return done
+    elif win is not None:
+        passes[-1].ok = False
+    fsm = _timed(passes, "state_machine", lambda: _state_machine(net, task))
     fsm_ok = fsm is not None and fsm.machine_ is not None and fsm.fidelity_ == 1.0
     if fsm is not None and not fsm_ok:
         passes[-1].ok = False
@@ -133,23 +158,27 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
             prog = from_formulas(form.formulas_, _with(
                 info, f"{fsm.machine_.n_states}-state machine, formulas on the "
                       f"'{form.formulas_.labelling}' labelling"))
-            got = _try_program(passes, "formula_search", prog, task)
-            if got:
-                return "symbolic", got[0], got[1], passes
+            if done := accept("symbolic", _try_program(passes, "formula_search", prog, task)):
+                return done
         elif form is not None:
             passes[-1].ok = False
-    got = _counter(net, task, info, passes)
-    if got:
-        return "symbolic", got[0], got[1], passes
-    if not fsm_ok:
-        return None, None, None, passes
-    passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
-    prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
-                                                         "Mealy machine (transition table)"))
-    got = _try_program(passes, "table", prog, task)
-    if got:
-        return "table", got[0], got[1], passes
+    if done := accept("symbolic", _counter(net, task, info, passes)):
+        return done
+    if fsm_ok:
+        passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
+        prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
+                                                             "Mealy machine (transition table)"))
+        if done := accept("table", _try_program(passes, "table", prog, task)):
+            return done
+    if held:
+        return max(held, key=lambda h: h[:2])[2]
     return None, None, None, passes
+
+
+def _state_machine(net, task: SequenceTask):
+    """Behaviour-clustered machine (closed, reproduces the network) else the BFS quantiser."""
+    est = ClusterFSM().fit(net, task)
+    return est if est.machine_ is not None else FSMExtractor().fit(net, task)
 
 
 def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):

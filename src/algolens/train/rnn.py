@@ -149,9 +149,9 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
             after_backward(model)
         opt.step()
         sched.step()
-        if step == _CALIBRATE and time_budget is not None:
+        if time_budget is not None and _recalibrate(step, eval_every, plan.total):
             per_step = (time.monotonic() - t0) / step * (1 + 8 / eval_every)   # evals cost ~8 steps
-            plan.total = max(min(max_steps, int(time_budget / per_step)), 2 * _CALIBRATE)
+            plan.total = max(min(max_steps, int(time_budget / per_step)), step + 1)
         if step % eval_every == 0 or step == plan.total:
             acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
             history.append({"step": step, "loss": float(loss[alive].mean().detach()),
@@ -169,6 +169,12 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
 
 
 _CALIBRATE = 20
+
+
+def _recalibrate(step: int, eval_every: int, total: int) -> bool:
+    """Re-measure the step time after the first steps and then at every evaluation of the first
+    half of the schedule, so a slow start on a busy machine does not cut the schedule short."""
+    return step == _CALIBRATE or (step % eval_every == 0 and step < total // 2)
 
 
 class _Schedule:

@@ -1,13 +1,17 @@
 """Formula search on a state machine: label states with integers, then regress the updates.
 
 A Mealy machine (states, next[s, x], out[s, x]) becomes a program ``y = G(s, x); s = F(s, x)``
-once its states carry integer labels. Candidate labellings, each tried and scored by total formula
-size (the selection rule: fewest nodes wins):
+once its states carry integer labels. Candidate labellings, tried in this order (simplest
+first); the first labelling for which every formula is found wins (the selection rule), within a
+time budget:
 
   none          one state: y = G(x)
   output        the label is the output emitted on entering the state (running aggregates)
   last_input    the label is the input read on entering the state (windows, Prev-like)
   output+input  both
+  access        the smallest input word reaching the state, read as a base-|alphabet| number
+  access+output two variables for Div_k-like machines: the access label of the state's block in
+                a closed partition, and the output the state emits next
   permutation   every ordering of 0..n-1 (n <= 4)
   bits          binary codes for Boolean regression with espresso (binary inputs, n <= 16)
 
@@ -105,6 +109,76 @@ def labellings(m: MealyMachine, n_in: int):
     if n <= 4:
         for perm in itertools.permutations(range(n)):
             yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None]
+    L = access_labels(m)
+    if L is not None and n > 2:
+        yield "access", ("s",), L[:, None]
+    L = factor_labels(m)
+    if L is not None:
+        yield "access+output", ("r", "q"), L
+
+
+def access_labels(m: MealyMachine, groups: np.ndarray | None = None, limit: int = 5000
+                  ) -> np.ndarray | None:
+    """Label each state (or group of states) by the smallest value of an input word reaching it,
+    read as a base-|alphabet| number, most significant symbol first (the empty word is 0).
+
+    This is the natural integer of a remainder machine: Div_k's remainder, Add_Mod_k's sum.
+    """
+    g = np.arange(m.n_states) if groups is None else groups
+    S, n_g = len(m.symbols), int(g.max()) + 1
+    lab = np.full(n_g, -1, dtype=np.int64)
+    lab[g[m.initial]] = 0
+    for v in range(1, limit):
+        s, digits = m.initial, []
+        while v:
+            v, d = divmod(v, S)
+            digits.append(d)
+        for d in reversed(digits):
+            s = int(m.next[s, d])
+        if lab[g[s]] < 0:
+            lab[g[s]] = sum(d * S ** i for i, d in enumerate(digits))
+        if (lab >= 0).all():
+            return lab[g]
+    return None
+
+
+def _sp_merge(m: MealyMachine, parent: list[int], a: int, b: int) -> list[int]:
+    """Union a and b, then close under transitions (substitution property)."""
+    p = list(parent)
+    find = lambda x: x if p[x] == x else find(p[x])          # noqa: E731
+    todo = [(a, b)]
+    while todo:
+        x, y = (find(u) for u in todo.pop())
+        if x == y:
+            continue
+        p[max(x, y)] = min(x, y)
+        members = [s for s in range(m.n_states) if find(s) == min(x, y)]
+        for k in range(len(m.symbols)):
+            t = [int(m.next[s, k]) for s in members]
+            todo += [(t[0], u) for u in t[1:]]
+    return [find(s) for s in range(m.n_states)]
+
+
+def factor_labels(m: MealyMachine) -> np.ndarray | None:
+    """(r, q): q = the output the state emits next (input-independent), r = access label of
+    the state's block in the coarsest closed partition that keeps (block, q) injective (Div_k:
+    remainder and last quotient bit). None when outputs depend on the input."""
+    if any(len(set(map(repr, row))) != 1 or isinstance(row[0], tuple) for row in m.out) \
+            or m.n_states > 40:
+        return None
+    q = np.array([int(row[0]) for row in m.out])
+    parent = list(range(m.n_states))
+    for a, b in itertools.combinations(range(m.n_states), 2):
+        if q[a] == q[b]:
+            continue
+        trial = _sp_merge(m, parent, a, b)
+        if len(set(zip(trial, q))) == m.n_states:
+            parent = trial
+    if len(set(parent)) == m.n_states:
+        return None
+    _, groups = np.unique(parent, return_inverse=True)
+    r = access_labels(m, groups)
+    return None if r is None else np.stack([r, q], 1)
 
 
 def _init_candidates(L: np.ndarray, init: int) -> list[np.ndarray]:
@@ -127,7 +201,7 @@ class FormulaSearch:
     None), ``fidelity_`` (1.0 when the formulas reproduce every observed edge), ``report_``.
     """
 
-    def __init__(self, max_size: int = 7, time_limit: float = 4.0, budget: float = 25.0) -> None:
+    def __init__(self, max_size: int = 7, time_limit: float = 4.0, budget: float = 15.0) -> None:
         self.max_size, self.time_limit, self.budget = max_size, time_limit, budget
 
     def fit(self, machine: MealyMachine, task: SequenceTask) -> "FormulaSearch":
@@ -144,7 +218,7 @@ class FormulaSearch:
                     self.formulas_ = f
                 if f:
                     break
-            if self.formulas_ is not None and label in ("none", "output", "last_input"):
+            if self.formulas_ is not None:      # labellings are ordered simplest first
                 break
         if self.formulas_ is None and self._binary(machine, task):
             self.formulas_ = self._boolean(machine, task, names)
@@ -170,9 +244,13 @@ class FormulaSearch:
         nxt = L[[int(m.next[s, k]) for s, k in pts]]
         targets.update({f"next_{v}": nxt[:, i] for i, v in enumerate(vars_)})
         # alphabet sizes are the natural moduli/bases (Base_k addition: k = len(channel))
-        consts = sorted({0, 1, 2, len(m.symbols), max(np.abs(m.symbols).max(), 1)} |
-                        {len(ch) for ch in task.channels})
-        sr = IntegerSR(self.max_size, tuple(consts), time_limit=self.time_limit).fit(env, targets)
+        n_sym = len(m.symbols) if task.n_channels == 1 else 0    # a pair alphabet's size is noise
+        consts = sorted({0, 1, 2, n_sym, max(np.abs(m.symbols).max(), 1)} |
+                        {len(ch) for ch in task.channels} |
+                        {len(set(L[:, i].tolist())) for i in range(L.shape[1])} - {0, 1}
+                        - ({0} if n_sym == 0 else set()))
+        sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
+                       time_limit=self.time_limit).fit(env, targets)
         if any(e is None for e in sr.formulas_.values()):
             return None
         ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)

@@ -1,0 +1,158 @@
+"""State machines by clustering the hidden states reached on random rollouts.
+
+``FSMExtractor`` grows a depth-limited tree from h_{-1}; its leaves can never be merged, so noisy
+finite machines (Div_k) come out with hundreds of states. Trained nets also drift: on Div_7 the
+states of one (remainder, quotient bit) class spread as far as the whole state cloud, so no
+hidden-space radius separates them. ``ClusterFSM`` therefore clusters by *behaviour*:
+
+1. rolls the network out from h_{-1} on random sequences of the training length L (longer ones
+   leave the network's competence) and keeps the distinct hidden states h_t, plus h_{-1};
+2. gives every state a signature: the network's rounded outputs on every probe word of length
+   ``depth`` (all |alphabet|^depth words, at most ``max_probes``) run from that state -- a bounded
+   Myhill-Nerode test; states with equal signatures form one cluster;
+3. builds transitions by stepping up to ``per_cluster`` members of every cluster on every symbol;
+   the members vote on the next cluster (``deterministic_``: at least ``min_agreement`` of the
+   edges were unanimous -- reported, not required: drifted members of a noisy net disagree, and
+   the machine's agreement with the network is the real test); successors with an unseen
+   signature are outvoted by members reaching a known cluster, and only when no member reaches a
+   known cluster is a new one added, breadth first until none appears (closure, capped);
+4. Moore-minimises and checks against the network on fresh sequences (L and 2L).
+
+A counter (Majority_*, Evens_Counter) is not finite: closure fails at the cap, and the lattice pass
+is the right route.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...tasks.spec import SequenceTask
+from .adapter import RNNAdapter, check_adapter, rollout, symbol_features
+from .fsm import MealyMachine, _agreement, minimise
+
+
+class ClusterFSM:
+    """Network -> minimal Mealy machine from clustered rollout states (see module docstring).
+
+    Results: ``machine_`` (minimised, or None), ``raw_states_``, ``tol_``, ``deterministic_``,
+    ``closed_``, ``fidelity_`` / ``fidelity_2x_`` (vs the network), ``candidates_``
+    (tol, clusters, states, fidelity), ``report_``.
+    """
+
+    def __init__(self, depths: tuple[int, ...] = (3, 5, 7), n: int = 200, max_states: int = 200,
+                 per_cluster: int = 8, max_probes: int = 256, max_symbols: int = 64,
+                 min_agreement: float = 0.9, n_check: int = 500, seed: int = 13) -> None:
+        self.min_agreement = min_agreement
+        self.depths, self.n, self.max_states, self.per_cluster = depths, n, max_states, per_cluster
+        self.max_probes, self.max_symbols = max_probes, max_symbols
+        self.n_check, self.seed = n_check, seed
+
+    @torch.no_grad()
+    def fit(self, net: RNNAdapter, task: SequenceTask) -> ClusterFSM:
+        check_adapter(net)
+        self.machine_, self.fidelity_, self.fidelity_2x_, self.candidates_ = None, 0.0, 0.0, []
+        self.closed_ = self.deterministic_ = False
+        if len(task.symbols) > self.max_symbols:
+            self.report_ = f"{len(task.symbols)} input symbols > max_symbols={self.max_symbols}"
+            return self
+        rng = np.random.default_rng(self.seed)
+        h0 = net.initial_state(1)[0].double().numpy()
+        X = self._points(net, task, rng, h0)                            # [N, H]
+        xs = task.sample(self.n_check, rng, task.length)
+        x2 = task.sample(self.n_check // 2, rng, 2 * task.length)
+        feats = symbol_features(net, task).float()                       # [S, F]
+        S = feats.shape[0]
+        for depth in sorted({max(1, min(d, int(np.log(self.max_probes) / np.log(max(S, 2)))))
+                             for d in self.depths}):
+            raw, det, closed = self._machine(net, task, X, feats, depth)
+            if raw is None:
+                self.candidates_.append((depth, f"> {self.max_states}", None, False, False, 0.0))
+                continue
+            mm = minimise(raw)
+            fid = _agreement(mm, net, xs)
+            self.candidates_.append((depth, raw.n_states, mm.n_states, det, closed, fid))
+            if fid == 1.0 and closed:
+                self.machine_, self.fidelity_, self.depth_ = mm, fid, depth
+                self.raw_states_, self.deterministic_, self.closed_ = raw.n_states, det, closed
+                self.fidelity_2x_ = _agreement(mm, net, x2)
+                break
+        if self.machine_ is None:
+            self.report_ = ("no closed deterministic machine reproduces the network (probe "
+                            f"depth, clusters, states, deterministic, closed, fidelity): "
+                            f"{self.candidates_}")
+            return self
+        self.report_ = (f"{self.raw_states_} behaviour clusters (probe depth {self.depth_}) -> "
+                        f"{self.machine_.n_states} states after minimisation; closed, "
+                        f"{'' if self.deterministic_ else 'not '}deterministic; agrees with the network on {self.fidelity_:.1%} (2x length: "
+                        f"{self.fidelity_2x_:.1%})")
+        return self
+
+    def _points(self, net, task: SequenceTask, rng, h0: np.ndarray) -> np.ndarray:
+        """h_{-1} first, then the distinct states of rollouts of length L, in random order."""
+        H = rollout(net, task.sample(self.n, rng, task.length))[0].double().numpy()
+        X = H.reshape(-1, H.shape[-1])
+        _, idx = np.unique(np.round(X, 5), axis=0, return_index=True)
+        X = X[rng.permutation(idx)[:4000]]
+        return np.concatenate([h0[None], X])
+
+    @staticmethod
+    def signatures(net, X: np.ndarray, feats: torch.Tensor, depth: int) -> list[bytes]:
+        """Rounded outputs on every probe word of length ``depth`` from each state [N, H]."""
+        S = feats.shape[0]
+        words = np.array(np.meshgrid(*[np.arange(S)] * depth, indexing="ij")).reshape(depth, -1).T
+        P = len(words)                                                   # [P, depth]
+        h = torch.as_tensor(X, dtype=torch.float32).repeat_interleave(P, 0)  # [N*P, H]
+        outs = []
+        for i in range(depth):
+            h = net.step(h, feats[torch.as_tensor(np.tile(words[:, i], len(X)))])
+            outs.append(torch.round(net.readout(h)).to(torch.int64))
+        Y = torch.stack(outs, 1).reshape(len(X), -1).numpy()           # [N, P*depth*D]
+        return [row.tobytes() for row in Y]
+
+    def _machine(self, net, task: SequenceTask, X: np.ndarray, feats, depth: int):
+        """Signature clusters -> (raw MealyMachine, deterministic, closed)."""
+        S = feats.shape[0]
+        sig = self.signatures(net, X, feats, depth)
+        ids: dict[bytes, int] = {}
+        members: list[list[int]] = []
+        pts = list(X)
+        for i, g in enumerate(sig):
+            c = ids.setdefault(g, len(ids))
+            if c == len(members):
+                members.append([])
+            if len(members[c]) < self.per_cluster:
+                members[c].append(i)
+        if len(members) > self.max_states:
+            return None, False, False
+        nxt, out, c, votes, agree = {}, {}, 0, 0, 0
+        while c < len(members) and len(members) <= self.max_states:
+            reps = members[c]
+            h = torch.as_tensor(np.array([pts[i] for i in reps]), dtype=torch.float32)
+            hn = net.step(h.repeat_interleave(S, 0), feats.repeat(len(reps), 1))   # [R*S, H]
+            y = torch.round(net.readout(hn)).to(torch.int64).numpy().reshape(len(reps), S, -1)
+            hn_np = hn.double().numpy()
+            sn = self.signatures(net, hn_np, feats, depth)
+            for k in range(S):
+                gs = [sn[r * S + k] for r in range(len(reps))]
+                targets = [ids[g] for g in gs if g in ids]
+                if not targets:          # a genuinely new state: grow the machine (BFS)
+                    ids[gs[0]] = len(ids)
+                    pts.append(hn_np[k])
+                    members.append([len(pts) - 1])
+                    targets = [ids[gs[0]]]
+                votes += 1
+                agree += len(targets) == len(gs) == 1 or (
+                    len(set(targets)) == 1 and len(targets) == len(gs)
+                    and bool((y[:, k] == y[0, k]).all()))
+                nxt[c, k] = max(set(targets), key=targets.count)      # majority vote
+                v = y[0, k].tolist()
+                out[c, k] = v[0] if len(v) == 1 else tuple(v)
+            c += 1
+        closed = c == len(members)
+        det = agree >= self.min_agreement * votes
+        n = c
+        nx = np.array([[min(nxt[s, k], n - 1) for k in range(S)] for s in range(n)], dtype=int)
+        return (MealyMachine(task.symbols, 0, nx, [[out[s, k] for k in range(S)] for s in range(n)],
+                             np.ones((n, S), dtype=bool), np.array([pts[m[0]] for m in members[:n]])),
+                det, closed)
