@@ -12,9 +12,9 @@ import torch
 from algolens import tasks
 from algolens.analysis.rnn import FormulaSearch, network_outputs, simulate
 from algolens.analysis.rnn.expr import render
-from algolens.analysis.rnn.fsm_cluster import ClusterFSM
 from algolens.analysis.rnn.formulas import access_labels, factor_labels
 from algolens.analysis.rnn.fsm import MealyMachine
+from algolens.analysis.rnn.fsm_cluster import ClusterFSM
 from algolens.analysis.rnn.window import WindowFormulas
 from algolens.codegen import load_program
 from algolens.studies import mips

@@ -5,8 +5,10 @@
     >>> print(res.program_source); res.verification.accuracy  # doctest: +SKIP
 
 The distiller (``distill``) is a chain of checked passes -- collect hidden states, integer
-recurrence (linear nets), state machine, formula search, table -- each recorded with its fidelity
-and reason. It reads the network (weights, hidden states, outputs) and the input alphabet, never the
+recurrence (linear nets), window (definite memory: a shift register + output formula), state
+machine (behaviour clustering, else BFS quantisation), formula search, simplify + lattice formulas
+(counters), table -- each recorded with its fidelity and reason; the first program verified at
+L and 2L wins. It reads the network (weights, hidden states, outputs) and the input alphabet, never the
 task's labels; labels only train the network and verify the program. ``network=`` accepts any
 torch RNN with the adapter of ``algolens.analysis.rnn.adapter`` (bring your own network).
 """
@@ -22,11 +24,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..analysis.rnn import (FormulaSearch, FSMExtractor, IntegerRecurrence, LatticeFormulas,
-                            PassRecord, SnapRecurrence, StateCollector, check_adapter,
-                            input_names, network_outputs)
-from ..analysis.rnn.fsm_cluster import ClusterFSM
-from ..analysis.rnn.window import WindowFormulas
+from ..analysis.rnn import (
+    ClusterFSM,
+    FormulaSearch,
+    FSMExtractor,
+    IntegerRecurrence,
+    LatticeFormulas,
+    PassRecord,
+    SnapRecurrence,
+    StateCollector,
+    WindowFormulas,
+    check_adapter,
+    input_names,
+    network_outputs,
+)
 from ..codegen import ProgramInfo, Verification, to_python, verify_source
 from ..codegen.build import from_formulas, from_machine, from_recurrence
 from ..tasks import get as get_task

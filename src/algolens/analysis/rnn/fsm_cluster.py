@@ -15,7 +15,11 @@ hidden-space radius separates them. ``ClusterFSM`` therefore clusters by *behavi
    edges were unanimous -- reported, not required: drifted members of a noisy net disagree, and
    the machine's agreement with the network is the real test); successors with an unseen
    signature are outvoted by members reaching a known cluster, and only when no member reaches a
-   known cluster is a new one added, breadth first until none appears (closure, capped);
+   known cluster is a new one added -- unless its signature is within ``noise`` (fraction of
+   probe outputs) of a known cluster's, which it then joins --, breadth first; states more than
+   ``max_generation`` steps beyond the rollouts are snapped to the cluster with the nearest
+   signature instead (closure: at most ``max_snapped`` of the edges out of clusters with more
+   than one member snapped -- singletons are network slips --, states capped);
 4. Moore-minimises and checks against the network on fresh sequences (L and 2L).
 
 A counter (Majority_*, Evens_Counter) is not finite: closure fails at the cap, and the lattice pass
@@ -32,6 +36,15 @@ from .adapter import RNNAdapter, check_adapter, rollout, symbol_features
 from .fsm import MealyMachine, _agreement, minimise
 
 
+def _closest(keys: list[bytes], g: bytes) -> tuple[int, float]:
+    """The cluster whose signature differs from ``g`` in the fewest probe outputs, and the
+    fraction of outputs that differ."""
+    a = np.frombuffer(g, dtype=np.int64)
+    d = [np.count_nonzero(np.frombuffer(k, dtype=np.int64) != a) for k in keys]
+    j = int(np.argmin(d))
+    return j, d[j] / len(a)
+
+
 class ClusterFSM:
     """Network -> minimal Mealy machine from clustered rollout states (see module docstring).
 
@@ -42,8 +55,10 @@ class ClusterFSM:
 
     def __init__(self, depths: tuple[int, ...] = (3, 5, 7), n: int = 200, max_states: int = 200,
                  per_cluster: int = 8, max_probes: int = 256, max_symbols: int = 64,
-                 min_agreement: float = 0.9, n_check: int = 500, seed: int = 13) -> None:
-        self.min_agreement = min_agreement
+                 min_agreement: float = 0.9, max_generation: int = 2, max_snapped: float = 0.1,
+                 noise: float = 0.03, n_check: int = 500, seed: int = 13) -> None:
+        self.min_agreement, self.max_generation, self.noise = min_agreement, max_generation, noise
+        self.max_snapped = max_snapped
         self.depths, self.n, self.max_states, self.per_cluster = depths, n, max_states, per_cluster
         self.max_probes, self.max_symbols = max_probes, max_symbols
         self.n_check, self.seed = n_check, seed
@@ -71,7 +86,8 @@ class ClusterFSM:
                 continue
             mm = minimise(raw)
             fid = _agreement(mm, net, xs)
-            self.candidates_.append((depth, raw.n_states, mm.n_states, det, closed, fid))
+            self.candidates_.append((depth, raw.n_states, mm.n_states, det, closed, fid,
+                                     round(self.snapped_, 3)))
             if fid == 1.0 and closed:
                 self.machine_, self.fidelity_, self.depth_ = mm, fid, depth
                 self.raw_states_, self.deterministic_, self.closed_ = raw.n_states, det, closed
@@ -79,7 +95,7 @@ class ClusterFSM:
                 break
         if self.machine_ is None:
             self.report_ = ("no closed deterministic machine reproduces the network (probe "
-                            f"depth, clusters, states, deterministic, closed, fidelity): "
+                            f"depth, clusters, states, deterministic, closed, fidelity, snapped): "
                             f"{self.candidates_}")
             return self
         self.report_ = (f"{self.raw_states_} behaviour clusters (probe depth {self.depth_}) -> "
@@ -110,22 +126,49 @@ class ClusterFSM:
         Y = torch.stack(outs, 1).reshape(len(X), -1).numpy()           # [N, P*depth*D]
         return [row.tobytes() for row in Y]
 
+    def _initial_clusters(self, sig: list[bytes]
+                          ) -> tuple[dict[bytes, int], list[list[int]], list[bytes]]:
+        """Greedy leader clustering of signatures, most frequent first: a signature joins the
+        closest leader when at most ``noise`` of its probe outputs differ (network slips).
+        Returns signature -> cluster, up to ``per_cluster`` member rows per cluster, and each
+        cluster's leading signature; h_{-1} (row 0) leads cluster 0."""
+        A = np.array([np.frombuffer(g, dtype=np.int64) for g in sig])      # [N, P]
+        uniq, inv, cnt = np.unique(A, axis=0, return_inverse=True, return_counts=True)
+        inv = inv.reshape(-1)
+        leaders: list[int] = []                          # rows of uniq
+        cluster = np.zeros(len(uniq), dtype=int)
+        first = np.full(len(uniq), len(sig))
+        np.minimum.at(first, inv, np.arange(len(sig)))
+        for u in sorted(range(len(uniq)), key=lambda u: (u != inv[0], -cnt[u], first[u])):
+            if leaders:
+                d = (uniq[leaders] != uniq[u]).mean(1)
+                j = int(d.argmin())
+                if d[j] <= self.noise:
+                    cluster[u] = j
+                    continue
+            cluster[u] = len(leaders)
+            leaders.append(u)
+            if len(leaders) > self.max_states:
+                break
+        ids = {uniq[u].tobytes(): c for c, u in enumerate(leaders)}
+        members: list[list[int]] = [[] for _ in leaders]
+        for i in range(len(sig)):
+            c = cluster[inv[i]]
+            if len(members[c]) < self.per_cluster:
+                members[c].append(i)
+        ids.update({g: int(cluster[inv[i]]) for i, g in enumerate(sig) if g not in ids})
+        return ids, members, [uniq[u].tobytes() for u in leaders]
+
     def _machine(self, net, task: SequenceTask, X: np.ndarray, feats, depth: int):
         """Signature clusters -> (raw MealyMachine, deterministic, closed)."""
         S = feats.shape[0]
         sig = self.signatures(net, X, feats, depth)
-        ids: dict[bytes, int] = {}
-        members: list[list[int]] = []
+        ids, members, keys = self._initial_clusters(sig)
         pts = list(X)
-        for i, g in enumerate(sig):
-            c = ids.setdefault(g, len(ids))
-            if c == len(members):
-                members.append([])
-            if len(members[c]) < self.per_cluster:
-                members[c].append(i)
         if len(members) > self.max_states:
             return None, False, False
-        nxt, out, c, votes, agree = {}, {}, 0, 0, 0
+        gen = [0] * len(members)                          # BFS generation (0: seen in rollouts)
+        nxt, out, c, votes, agree, snapped, core = {}, {}, 0, 0, 0, 0, 0
         while c < len(members) and len(members) <= self.max_states:
             reps = members[c]
             h = torch.as_tensor(np.array([pts[i] for i in reps]), dtype=torch.float32)
@@ -136,12 +179,22 @@ class ClusterFSM:
             for k in range(S):
                 gs = [sn[r * S + k] for r in range(len(reps))]
                 targets = [ids[g] for g in gs if g in ids]
-                if not targets:          # a genuinely new state: grow the machine (BFS)
+                if not targets:
+                    j, frac = _closest(keys, gs[0])
+                    if frac <= self.noise:        # a few probe outputs wrong: network noise
+                        targets = [j]
+                if not targets and gen[c] < self.max_generation:   # a new state: grow (BFS)
                     ids[gs[0]] = len(ids)
+                    keys.append(gs[0])
+                    gen.append(gen[c] + 1)
                     pts.append(hn_np[k])
                     members.append([len(pts) - 1])
                     targets = [ids[gs[0]]]
+                elif not targets:        # drifted beyond the network's competence: snap
+                    targets = [j]
+                    snapped += len(reps) > 1          # only populated clusters count
                 votes += 1
+                core += len(reps) > 1
                 agree += len(targets) == len(gs) == 1 or (
                     len(set(targets)) == 1 and len(targets) == len(gs)
                     and bool((y[:, k] == y[0, k]).all()))
@@ -149,7 +202,8 @@ class ClusterFSM:
                 v = y[0, k].tolist()
                 out[c, k] = v[0] if len(v) == 1 else tuple(v)
             c += 1
-        closed = c == len(members)
+        self.snapped_ = snapped / max(core, 1)
+        closed = c == len(members) and self.snapped_ <= self.max_snapped
         det = agree >= self.min_agreement * votes
         n = c
         nx = np.array([[min(nxt[s, k], n - 1) for k in range(S)] for s in range(n)], dtype=int)

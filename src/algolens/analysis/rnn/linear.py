@@ -78,6 +78,20 @@ def fit_recurrence(xs: np.ndarray, ys: np.ndarray, p: int, q: int) -> Recurrence
                       k[:, b], k[:, b + 1:])
 
 
+def _any_exact(xs: np.ndarray, ys: np.ndarray, orders: list[tuple[int, int]]) -> bool:
+    """Models are nested: an exact (p, q) recurrence leaves zero residual in every larger one, so
+    if every maximal order leaves a residual, no order can be exact (skips nonlinear nets fast)."""
+    maximal = [o for o in orders if not any(o != b and o[0] <= b[0] and o[1] <= b[1]
+                                            for b in orders)]
+    n, T, D = ys.shape
+    for p, q in maximal:
+        X = _design(xs, ys, p, q)
+        coef, *_ = np.linalg.lstsq(X, ys.reshape(n * T, D).astype(np.float64), rcond=None)
+        if np.abs(X @ coef - ys.reshape(n * T, D)).max() < 0.25:
+            return True
+    return False
+
+
 def _as3(a: np.ndarray) -> np.ndarray:
     return a[..., None] if a.ndim == 2 else a
 
@@ -101,11 +115,14 @@ class IntegerRecurrence:
         xs3 = _as3(xs)
         self.recurrence_, self.fidelity_, self.fidelity_2x_ = None, 0.0, 0.0
         self.candidates_ = []
-        orders = sorted(itertools.product(range(self.max_p + 1), range(self.max_q + 1)),
-                        key=lambda pq: (pq[0] + pq[1], pq[0]))
+        orders = [(p, q) for p, q in itertools.product(range(self.max_p + 1),
+                                                         range(self.max_q + 1))
+                  if p + q < task.length and p + q <= self.max_order]
+        orders.sort(key=lambda pq: (pq[0] + pq[1], pq[0]))
+        residual_free = _any_exact(xs3, ys, orders)
+        if not residual_free:
+            orders = []
         for p, q in orders:
-            if p + q >= task.length or p + q > self.max_order:
-                continue
             rec = fit_recurrence(xs3, ys, p, q)
             fid = float((rec.run(xs3) == ys).all(axis=(1, 2)).mean())
             self.candidates_.append((p, q, fid))
@@ -113,6 +130,10 @@ class IntegerRecurrence:
                 self.recurrence_, self.fidelity_ = rec, fid
                 break
             self.fidelity_ = max(self.fidelity_, fid)
+        if self.recurrence_ is None and not residual_free:
+            self.report_ = ("no integer recurrence: the least-squares fit leaves a residual "
+                            f"> 0.25 at every maximal order (p <= {self.max_p}, q <= {self.max_q})")
+            return self
         if self.recurrence_ is None:
             self.report_ = (f"no integer recurrence with p <= {self.max_p}, q <= {self.max_q} "
                             f"reproduces the network (best fidelity {self.fidelity_:.3f})")
