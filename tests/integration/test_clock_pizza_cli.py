@@ -47,7 +47,10 @@ def test_clock_pizza_sweep_small(tmp_path) -> None:
     assert len(out["runs"]) == 4 and len(out["phase_table"]) == 10
     assert {r["d_model"] for r in out["runs"].values()} == {16}         # --width is honoured
     assert (tmp_path / "phase_table.json").is_file()
-    assert all("verdict_halfway" in r or "analysis_error" in r for r in out["runs"].values())
+    for r in out["runs"].values():
+        assert "analysis_error" not in r, r["analysis_error"]
+        assert r["verdict_halfway"] in ("Pizza", "Clock", "non-circular", "hybrid")
+        assert r["settled"] == (r["verdict_halfway"] == r["verdict"])
 
 
 def test_grokking_train_analyze(tmp_path) -> None:

@@ -68,7 +68,10 @@ def analyse_run(result: RunResult, run_dir: Path | None) -> dict:
     m.pop("report", None)
     mid = _halfway_checkpoint(run_dir, result.steps_done)
     if mid is not None and "analysis_error" not in m:
-        early = measure(load_run(run_dir, mid.name))
+        from safetensors.torch import load_file   # config.json is not written yet: use ours
+        early_net = Transformer(result.config, seed=None)
+        early_net.load_state_dict(load_file(str(mid)))
+        early = measure(early_net)
         m["verdict_halfway"] = early["verdict"]
         m["settled"] = early["verdict"] == m["verdict"]
     return m

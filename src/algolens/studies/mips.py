@@ -189,7 +189,9 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
 def _state_machine(net, task: SequenceTask):
     """Behaviour-clustered machine (closed, reproduces the network) else the BFS quantiser."""
     est = ClusterFSM().fit(net, task)
-    return est if est.machine_ is not None else FSMExtractor().fit(net, task)
+    if est.machine_ is not None:
+        return est
+    return FSMExtractor(tols=(0.05, 0.02), max_states=800).fit(net, task)   # capped: seconds
 
 
 def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):

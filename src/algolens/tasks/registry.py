@@ -36,7 +36,7 @@ def get(name: str | SequenceTask) -> SequenceTask:
         return _REGISTRY[lower[name.lower()]]
     close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise TaskError(f"unknown task {name!r}{hint} See `algolens tasks` for the list, or register "
+    raise TaskError(f"unknown task {name!r}{hint or '.'} See `algolens tasks` for the list, or register "
                     "your own with algolens.tasks.register / --task-file.")
 
 

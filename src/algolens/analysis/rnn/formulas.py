@@ -9,9 +9,9 @@ time budget:
   output        the label is the output emitted on entering the state (running aggregates)
   last_input    the label is the input read on entering the state (windows, Prev-like)
   output+input  both
-  access        the smallest input word reaching the state, read as a base-|alphabet| number
   access+output two variables for Div_k-like machines: the access label of the state's block in
                 a closed partition, and the output the state emits next
+  access        the smallest input word reaching the state, read as a base-|alphabet| number
   permutation   every ordering of 0..n-1 (n <= 4)
   bits          binary codes for Boolean regression with espresso (binary inputs, n <= 16)
 
@@ -109,12 +109,12 @@ def labellings(m: MealyMachine, n_in: int):
     if n <= 4:
         for perm in itertools.permutations(range(n)):
             yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None]
+    L = factor_labels(m)                  # two readable variables before one packed one
+    if L is not None:
+        yield "access+output", ("r", "q"), L
     L = access_labels(m)
     if L is not None and n > 2:
         yield "access", ("s",), L[:, None]
-    L = factor_labels(m)
-    if L is not None:
-        yield "access+output", ("r", "q"), L
 
 
 def access_labels(m: MealyMachine, groups: np.ndarray | None = None, limit: int = 5000
