@@ -7,6 +7,7 @@ import numpy as np
 from ..analysis.rnn.expr import Const, Expr, Op, Var
 from ..analysis.rnn.formulas import StateFormulas
 from ..analysis.rnn.fsm import MealyMachine
+from ..analysis.rnn.histogram import CountModel
 from ..analysis.rnn.linear import Recurrence
 from .ir import ProgramInfo, StateVar, SymbolicProgram, TableProgram
 
@@ -96,3 +97,11 @@ def from_machine(m: MealyMachine, inputs: tuple[str, ...], info: ProgramInfo) ->
            for k, x in enumerate(m.symbols)}
     emit = {(s, key(x)): m.out[s][k] for s in range(m.n_states) for k, x in enumerate(m.symbols)}
     return TableProgram(inputs, int(m.initial), nxt, emit, info=info)
+
+
+def from_counts(m: CountModel, info: ProgramInfo) -> SymbolicProgram:
+    """Symbol counters c_v' = c_v + [x == v] (initially 0); the output reads the new counts."""
+    ups = tuple(Op("+", (Var(c), Op("==", (Var(m.input), Const(v)))))
+                for c, v in zip(m.counts, m.symbols))
+    return SymbolicProgram((m.input,), tuple(StateVar(c, 0) for c in m.counts), ups,
+                           (m.output,), info=info, output_after_update=True)

@@ -5,6 +5,9 @@ Semantics of one step (shared by ``SymbolicProgram`` and the generated Python):
     outputs y_k = outputs[k](state, inputs, t)              # read the *previous* state
     state'  v_i = updates[i](state, inputs, outputs, t)      # all updated simultaneously
 
+With ``output_after_update`` (counters whose output reads the new counts) the order flips:
+the state is updated first from (state, inputs, t), then the outputs read the new state.
+
 ``t`` is the 0-based position. A ``TableProgram`` is a Mealy machine: ``(state, symbol) ->
 (next state, output)`` as literal dicts, the fallback when no formula is found.
 """
@@ -48,8 +51,12 @@ class SymbolicProgram:
     uses_t: bool = False
     info: ProgramInfo = field(default_factory=lambda: ProgramInfo(task="?"))
     form: str = "symbolic"
+    output_after_update: bool = False
 
     def __post_init__(self) -> None:
+        if self.output_after_update and set(self.output_names) & set().union(
+                *(variables(u) for u in self.updates)):
+            raise ValueError("with output_after_update the updates cannot read the outputs")
         if len(self.updates) != len(self.state):
             raise ValueError("one update formula per state variable is needed")
         if len(self.outputs) != len(self.output_names):

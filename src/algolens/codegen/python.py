@@ -47,21 +47,25 @@ def _symbolic_body(p: SymbolicProgram) -> str:
     lines = ["def f(xs):", '    """Run the distilled recurrence over the inputs xs."""']
     lines += [f"    {v.name} = {v.init}" for v in p.state]
     lines += ["    ys = []", f"    for t, {_loop_target(p.inputs)} in enumerate(xs):"]
-    lines += [f"{ind}{n} = {render(e)}" for n, e in zip(p.output_names, p.outputs)]
-    if p.state:
-        names = ", ".join(v.name for v in p.state)
-        exprs = ", ".join(render(e) for e in p.updates)
-        if len(p.state) == 1 or len(names) + len(exprs) < 80:
-            lines.append(f"{ind}{names} = {exprs}")
-        else:
-            lines.append(f"{ind}{names} = (")
-            lines += [f"{ind}    {render(e)}," for e in p.updates]
-            lines.append(f"{ind})")
+    outs = [f"{ind}{n} = {render(e)}" for n, e in zip(p.output_names, p.outputs)]
+    ups = _update_lines(p, ind)
+    lines += ups + outs if p.output_after_update else outs + ups
     out = p.output_names[0] if len(p.output_names) == 1 else "(" + ", ".join(p.output_names) + ")"
     lines += [f"{ind}ys.append({out})", "    return ys"]
     if not p.uses_t:
         lines = [ln.replace("for t, ", "for _t, ") for ln in lines]
     return "\n".join(lines)
+
+
+def _update_lines(p: SymbolicProgram, ind: str) -> list[str]:
+    """One simultaneous assignment of all state variables (split over lines when long)."""
+    if not p.state:
+        return []
+    names = ", ".join(v.name for v in p.state)
+    exprs = ", ".join(render(e) for e in p.updates)
+    if len(p.state) == 1 or len(names) + len(exprs) < 80:
+        return [f"{ind}{names} = {exprs}"]
+    return [f"{ind}{names} = ("] + [f"{ind}    {render(e)}," for e in p.updates] + [f"{ind})"]
 
 
 def _dict_literal(name: str, d: dict) -> str:

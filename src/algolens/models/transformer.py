@@ -233,7 +233,8 @@ class TransformerEnsemble(nn.Module):
         super().__init__()
         alphas = [cfg.attn_rate] * len(seeds) if alphas is None else list(alphas)
         if len(alphas) != len(seeds) or not seeds:
-            raise ValueError(f"need one alpha per seed, got {len(alphas)} alphas, {len(seeds)} seeds")
+            raise ValueError(f"need one alpha per seed, got {len(alphas)} alphas, "
+                             f"{len(seeds)} seeds")
         for a in alphas:
             replace(cfg, attn_rate=float(a))  # validates each α
         self.cfg, self.seeds = cfg, [int(s) for s in seeds]
@@ -275,7 +276,8 @@ class TransformerEnsemble(nn.Module):
         tokens = torch.as_tensor(tokens)
         if tokens.dim() == 2:
             tokens = tokens.unsqueeze(0).expand(self.n_models, -1, -1)
-        if tokens.dim() != 3 or tokens.shape[2] != self.cfg.n_ctx or tokens.shape[0] != self.n_models:
+        E, T = self.n_models, self.cfg.n_ctx
+        if tokens.dim() != 3 or tokens.shape[2] != T or tokens.shape[0] != E:
             raise ValueError(f"tokens must be [N, {self.cfg.n_ctx}] or "
                              f"[{self.n_models}, N, {self.cfg.n_ctx}], got {list(tokens.shape)}")
         return stacked_last_logits(self, tokens)

@@ -7,7 +7,7 @@
 The distiller (``distill``) is a chain of checked passes -- collect hidden states, integer
 recurrence (linear nets), window (definite memory: a shift register + output formula), state
 machine (behaviour clustering, else BFS quantisation), formula search, simplify + lattice formulas
-(counters), table -- each recorded with its fidelity and reason; the first program verified at
+(counters), histogram (symbol counts, order-invariant nets), table -- each recorded with its fidelity and reason; the first program verified at
 L and 2L wins. It reads the network (weights, hidden states, outputs) and the input alphabet, never the
 task's labels; labels only train the network and verify the program. ``network=`` accepts any
 torch RNN with the adapter of ``algolens.analysis.rnn.adapter`` (bring your own network).
@@ -26,6 +26,7 @@ import torch
 
 from ..analysis.rnn import (
     ClusterFSM,
+    CountFormulas,
     FormulaSearch,
     FSMExtractor,
     IntegerRecurrence,
@@ -39,7 +40,7 @@ from ..analysis.rnn import (
     network_outputs,
 )
 from ..codegen import ProgramInfo, Verification, to_python, verify_source
-from ..codegen.build import from_formulas, from_machine, from_recurrence
+from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
 
@@ -175,6 +176,8 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
             passes[-1].ok = False
     if done := accept("symbolic", _counter(net, task, info, passes)):
         return done
+    if done := accept("symbolic", _histogram(net, task, info, passes)):
+        return done
     if fsm_ok:
         passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
         prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
@@ -214,6 +217,20 @@ def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord
               f"{' after snapping the recurrence' if src is not net else ''}, "
               "formulas for the integer coordinates"))
     return _try_program(passes, "lattice_formulas", prog, task)
+
+
+def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
+    """Order-invariant networks: one counter per symbol, output a formula of the counts."""
+    est = _timed(passes, "histogram", lambda: CountFormulas().fit(net, task))
+    if est is None or est.model_ is None:
+        if est is not None:
+            passes[-1].ok = False
+        return None
+    passes[-1].extra["fidelity_2x"] = est.fidelity_2x_
+    prog = from_counts(est.model_, _with(
+        info, "the network's output depends only on the symbol counts (order-invariant on "
+              "permuted inputs); one counter per symbol, output formula of the counts"))
+    return _try_program(passes, "histogram", prog, task)
 
 
 def _with(info: ProgramInfo, method: str) -> ProgramInfo:

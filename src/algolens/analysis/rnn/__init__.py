@@ -13,6 +13,7 @@ from .counters import LatticeFormulas, simulate, substitute
 from .formulas import FormulaSearch, StateFormulas, input_names
 from .fsm import FSMExtractor, MealyMachine, minimise
 from .fsm_cluster import ClusterFSM
+from .histogram import CountFormulas, CountModel
 from .integer_sr import IntegerSR
 from .lattice import IntegerLattice
 from .linear import IntegerRecurrence, Recurrence
@@ -21,6 +22,8 @@ from .window import WindowFormulas
 
 __all__ = [
                       "ClusterFSM",
+                      "CountFormulas",
+                      "CountModel",
                       "FSMExtractor",
                       "FormulaSearch",
                       "HiddenStates",

@@ -14,6 +14,7 @@ import numpy as np
 BINARY = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^")
 UNARY = ("abs", "neg", "not")
 TERNARY = ("select",)              # select(c, a, b) = a if c else b
+VARIADIC = ("argmax",)             # argmax(a0, .., an) = index of the first maximal argument
 _PREC = {"|": 1, "^": 2, "&": 3, "+": 5, "-": 5, "*": 6, "//": 6, "%": 6, "neg": 7}
 
 
@@ -34,7 +35,7 @@ class Op:
 
     def __post_init__(self) -> None:
         arity = 2 if self.op in BINARY else 1 if self.op in UNARY else 3 if self.op in TERNARY \
-            else None
+            else len(self.args) if self.op in VARIADIC and self.args else None
         if arity is None or arity != len(self.args):
             raise ValueError(f"bad operator {self.op!r} with {len(self.args)} arguments")
 
@@ -62,6 +63,9 @@ def render(e: Expr, parent: int = 0) -> str:
     if isinstance(e, Const):
         return f"({e.value})" if e.value < 0 and parent > 0 else str(e.value)
     op, a = e.op, e.args
+    if op == "argmax":            # list.index finds the first maximum: ties go to the smaller
+        items = ", ".join(render(x) for x in a)
+        return f"[{items}].index(max({items}))"
     if op in ("abs", "min", "max"):
         return f"{op}({', '.join(render(x) for x in a)})"
     if op in ("==", "<", "<="):
@@ -93,6 +97,8 @@ def evaluate(e: Expr, env: dict[str, np.ndarray]) -> np.ndarray:
 def _apply(op: str, a: list) -> np.ndarray:
     if op in ("//", "%") and np.any(np.asarray(a[1]) == 0):
         raise ZeroDivisionError("division by zero in a formula")
+    if op == "argmax":            # np.argmax also returns the first maximum
+        return np.argmax(np.stack(np.broadcast_arrays(*a)), axis=0).astype(np.int64)
     fn = _NUMPY[op]
     return np.asarray(fn(*a), dtype=np.int64)
 

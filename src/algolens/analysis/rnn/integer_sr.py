@@ -42,7 +42,10 @@ class IntegerSR:
         self.max_size, self.consts, self.max_bank = max_size, consts, max_bank
         self.time_limit, self.seed = time_limit, seed
 
-    def fit(self, env: dict[str, np.ndarray], targets: dict[str, np.ndarray]) -> "IntegerSR":
+    def fit(self, env: dict[str, np.ndarray], targets: dict[str, np.ndarray],
+            extra: tuple[tuple[Expr, np.ndarray], ...] = ()) -> "IntegerSR":
+        """``extra``: ready-made leaves (expression, values [P]) entered at their own size,
+        e.g. ``argmax(c0, c1, c2)`` for the histogram pass."""
         P = len(next(iter(targets.values())))
         self._r = np.random.default_rng(self.seed).integers(1, 2 ** 62, P, dtype=np.int64)
         self._deadline = time.monotonic() + self.time_limit
@@ -54,6 +57,8 @@ class IntegerSR:
         leaves = [(Var(n), np.asarray(v, dtype=np.int64)) for n, v in env.items()]
         leaves += [(Const(c), np.full(P, c, dtype=np.int64)) for c in sorted(set(self.consts))]
         self._add(bank, 1, [e for e, _ in leaves], np.stack([v for _, v in leaves]))
+        for e, v in extra:
+            self._add(bank, size(e), [e], np.asarray(v, dtype=np.int64)[None])
         for s in range(2, self.max_size + 1):
             if self._done() or time.monotonic() > self._deadline:
                 break
