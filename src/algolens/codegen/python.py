@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import textwrap
 
-from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram, render
+from ..analysis.rnn.expr import fold
+from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram
+from .ir import render as _render
+
+
+def render(e) -> str:
+    """Render after exact constant folding (same function, shorter text)."""
+    return _render(fold(e))
 
 
 def to_python(program: Program) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import Const, Expr, Op, Var
+from .expr import Const, Expr, Op, Var, evaluate, size, variables
 
 
 def _from_pyeda(f, names: list[str]) -> Expr:
@@ -55,3 +55,30 @@ def espresso_formulas(inputs: np.ndarray, outputs: np.ndarray, names: list[str])
         (fm,) = espresso_tts(truthtable(X, "".join(table)))
         res.append(_from_pyeda(fm, names))
     return res
+
+
+def compact_boolean(e: Expr, max_vars: int = 6, max_size: int = 6, time_limit: float = 1.0
+                    ) -> Expr:
+    """A shorter integer formula equal to the Boolean ``e`` on *every* 0/1 assignment of its
+    variables (e.g. the 4-term SOP of a 3-bit parity -> ``(a + b + c) % 2``); ``e`` itself when
+    none is smaller. Exact whenever the variables are 0/1, as they are in Boolean regression."""
+    from .integer_sr import IntegerSR
+
+    names = sorted(variables(e))
+    if not names or len(names) > max_vars or size(e) <= 3:
+        return e
+    grid = (np.arange(1 << len(names))[:, None] >> np.arange(len(names))) & 1   # [2^k, k]
+    env = {n: grid[:, i] for i, n in enumerate(names)}
+    target = np.broadcast_to(evaluate(e, env), (len(grid),))
+    parity = grid.sum(1) % 2
+    if np.array_equal(target, parity) or np.array_equal(target, 1 - parity):
+        total = Var(names[0])                     # the readable parity form, (a + b + c) % 2
+        for n in names[1:]:
+            total = Op("+", (total, Var(n)))
+        if not np.array_equal(target, parity):
+            total = Op("+", (total, Const(1)))
+        return Op("%", (total, Const(2)))
+    sr = IntegerSR(min(max_size, size(e) - 1), (0, 1, 2), time_limit=time_limit).fit(
+        env, {"y": target})
+    best = sr.formulas_["y"]
+    return best if best is not None and size(best) < size(e) else e

@@ -75,8 +75,11 @@ def render(e: Expr, parent: int = 0) -> str:
     if op == "neg":
         s = f"-{render(a[0], 7)}"
         return f"({s})" if parent >= 7 else s
-    if op == "select":
-        s = f"{render(a[1], 1)} if {render(a[0], 1)} else {render(a[2], 1)}"
+    if op == "select":            # a comparison as condition needs no int(...)
+        c = a[0]
+        cond = (f"{render(c.args[0], 4)} {c.op} {render(c.args[1], 4)}"
+                if isinstance(c, Op) and c.op in ("==", "<", "<=") else render(c, 1))
+        s = f"{render(a[1], 1)} if {cond} else {render(a[2], 1)}"
         return f"({s})" if parent > 0 else s
     p = _PREC[op]
     # left-associative: the right operand needs parentheses at equal precedence
@@ -109,3 +112,45 @@ _NUMPY = {
     "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "abs": np.abs,
     "neg": np.negative, "not": lambda v: 1 - v, "select": lambda c, x, y: np.where(c != 0, x, y),
 }
+
+
+# ------------------------------------------------------------------ constant folding
+_FOLDABLE = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^", "abs",
+             "neg", "not")
+
+
+def fold(e: Expr) -> Expr:
+    """Fold constants and drop identities that are exact for every integer input (x + 0,
+    1 * x, x // 1, --x, select on a constant, ...). Never drops a subexpression that could be
+    evaluated for its effect: ``x * 0`` is left alone (x might divide by zero)."""
+    if not isinstance(e, Op):
+        return e
+    a = tuple(fold(x) for x in e.args)
+    if e.op in _FOLDABLE and all(isinstance(x, Const) for x in a) and not (
+            e.op in ("//", "%") and a[1].value == 0) and all(abs(x.value) < 2 ** 31 for x in a):
+        return Const(int(_apply(e.op, [np.int64(x.value) for x in a])))
+    return _identity(e.op, a)
+
+
+def _identity(op: str, a: tuple) -> Expr:
+    is_c = lambda x, v: isinstance(x, Const) and x.value == v        # noqa: E731
+    neg_of = lambda x: x.args[0] if isinstance(x, Op) and x.op == "neg" else None  # noqa: E731
+    if op == "+":
+        if is_c(a[1], 0) or is_c(a[0], 0):
+            return a[0] if is_c(a[1], 0) else a[1]
+        if neg_of(a[1]) is not None:
+            return Op("-", (a[0], neg_of(a[1])))
+    if op == "-":
+        if is_c(a[1], 0):
+            return a[0]
+        if neg_of(a[1]) is not None:
+            return Op("+", (a[0], neg_of(a[1])))
+    if op == "*" and (is_c(a[0], 1) or is_c(a[1], 1)):
+        return a[1] if is_c(a[0], 1) else a[0]
+    if op == "//" and is_c(a[1], 1):
+        return a[0]
+    if op in ("neg", "not") and isinstance(a[0], Op) and a[0].op == op:
+        return a[0].args[0]
+    if op == "select" and isinstance(a[0], Const):
+        return a[1] if a[0].value != 0 else a[2]
+    return Op(op, a)

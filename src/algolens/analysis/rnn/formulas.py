@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...tasks.spec import SequenceTask
-from .boolean_sr import espresso_formulas
+from .boolean_sr import compact_boolean, espresso_formulas
 from .expr import Expr, size
 from .fsm import MealyMachine
 from .integer_sr import IntegerSR
@@ -271,6 +271,7 @@ class FormulaSearch:
                             for s, j in pts])
         bits_out = np.array([np.concatenate([code[int(m.next[s, j])], [m.out[s][j]]])
                              for s, j in pts])
-        exprs = espresso_formulas(bits_in, bits_out, list(vars_) + list(names))
+        exprs = [compact_boolean(e) for e in
+                 espresso_formulas(bits_in, bits_out, list(vars_) + list(names))]
         return StateFormulas("bits", names, vars_, tuple(int(v) for v in code[m.initial]),
                              tuple(exprs[:k]), (exprs[k],))

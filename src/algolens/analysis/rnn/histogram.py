@@ -6,13 +6,17 @@ and need not lie on a small lattice (Majority_0_3: h = 16), so the earlier passe
 pass reads the network *behaviourally*:
 
 1. order invariance: for random sequences x and permutations pi(x) of them (same counts,
-   different order), at lengths 1..L and 2L, the network's rounded output at the last step must
-   be equal (its own outputs, never labels);
+   different order), the network's rounded output at the last step must be equal (its own
+   outputs, never labels) at every length 2..L, and in most pairs at length 2L;
 2. the output at step t is regressed as a formula of the counts c_v (c_v' = c_v + [x == v]),
    by ``IntegerSR`` over the counts with an ``argmax`` leaf (index of the first maximal count:
-   ties go to the smaller symbol) and comparisons, on distinct count vectors seen at length L;
+   ties go to the smaller symbol) and comparisons, on distinct count vectors seen at length L,
+   each with the output the network gives there most often (rare network errors are outvoted;
+   more than ``1 - min_fidelity`` disagreeing steps reject the pass);
 3. candidates (the smallest formula found, and the plain argmax) are checked against the network
-   on fresh rollouts of length L and 2L; the rule: best agreement at L, then at 2L, then size.
+   on fresh rollouts of length L and 2L; the rule: best agreement at L, then at 2L, then size;
+   accepted when it reproduces at least ``min_fidelity`` of the network's sequences at L (the
+   program is then verified against the task like every other pass's).
 
 The result is a ``CountModel``: state ``c_v`` (one per symbol, initial 0), the output formula
 reading the *updated* counts. ``codegen.build.from_counts`` turns it into a program.
@@ -60,29 +64,39 @@ def evaluate_counts(model: CountModel, xs: np.ndarray) -> np.ndarray:
 class CountFormulas:
     """Network -> ``CountModel`` when its outputs are a function of the symbol counts.
 
-    Results: ``model_`` (CountModel or None), ``invariance_`` (fraction of permutation pairs with
-    equal final outputs), ``candidates_`` ([(formula, fidelity, fidelity_2x)]), ``fidelity_`` /
+    Results: ``model_`` (CountModel or None), ``invariance_`` / ``invariance_2x_`` (fraction of
+    permutation pairs with equal final outputs at lengths 2..L / at 2L; at least
+    ``min_invariance`` / ``min_invariance_2x``: a trained network can err on rare sequences, more
+    so at 2L, and its errors may depend on order), ``candidates_`` ([(formula, fidelity, fidelity_2x)]), ``fidelity_`` /
     ``fidelity_2x_`` (agreement of the chosen model with the network, length L / 2L),
     ``report_``.
     """
 
     def __init__(self, n: int = 400, max_symbols: int = 10, max_size: int = 7,
-                 time_limit: float = 6.0, seed: int = 11) -> None:
+                 time_limit: float = 6.0, min_invariance: float = 0.99,
+                 min_invariance_2x: float = 0.9, min_fidelity: float = 0.99, seed: int = 11
+                 ) -> None:
         self.n, self.max_symbols, self.max_size = n, max_symbols, max_size
+        self.min_invariance, self.min_invariance_2x = min_invariance, min_invariance_2x
+        self.min_fidelity = min_fidelity
         self.time_limit, self.seed = time_limit, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> "CountFormulas":
+    def fit(self, net: RNNAdapter, task: SequenceTask) -> CountFormulas:
         self.model_, self.candidates_ = None, []
-        self.invariance_, self.fidelity_, self.fidelity_2x_ = 0.0, 0.0, 0.0
+        self.invariance_ = self.invariance_2x_ = self.fidelity_ = self.fidelity_2x_ = 0.0
         if task.n_channels != 1 or len(task.symbols) > self.max_symbols:
             self.report_ = (f"needs one input channel with <= {self.max_symbols} symbols "
                             f"(got {task.n_channels} channel(s), {len(task.symbols)} symbols)")
             return self
         rng = np.random.default_rng(self.seed)
-        self.invariance_ = order_invariance(net, task, rng, self.n)
-        if self.invariance_ < 1.0:
+        self.invariance_ = order_invariance(net, task, rng, self.n, range(2, task.length + 1))
+        self.invariance_2x_ = order_invariance(net, task, rng, self.n, [2 * task.length])
+        if self.invariance_ < self.min_invariance or self.invariance_2x_ < self.min_invariance_2x:
             self.report_ = (f"not a function of the symbol counts: permuted inputs change the "
-                            f"output in {1 - self.invariance_:.1%} of pairs")
+                            f"final output in {1 - self.invariance_:.1%} of pairs at lengths "
+                            f"2..{task.length} and {1 - self.invariance_2x_:.1%} at length "
+                            f"{2 * task.length} (allowed: {1 - self.min_invariance:.0%} and "
+                            f"{1 - self.min_invariance_2x:.0%})")
             return self
         symbols = tuple(int(s) for s in task.symbols)
         names = tuple(f"c{v}" for v in range(len(symbols)))
@@ -100,8 +114,9 @@ class CountFormulas:
             self.candidates_.append((m, f1, f2))
         best = max(self.candidates_, key=lambda c: (c[1], c[2], -c[0].complexity))
         self.fidelity_, self.fidelity_2x_ = best[1], best[2]
-        self.model_ = best[0] if best[1] == 1.0 else None
-        self.report_ = (f"order-invariant on all permuted pairs; y = {_show(best[0])} agrees "
+        self.model_ = best[0] if best[1] >= self.min_fidelity else None
+        self.report_ = (f"order-invariant on permuted pairs ({self.invariance_:.1%} at <= L, "
+                        f"{self.invariance_2x_:.1%} at 2L); y = {_show(best[0])} agrees "
                         f"with the network on {best[1]:.1%} (2x length {best[2]:.1%}); "
                         f"{len(self.candidates_)} candidate(s)")
         return self
@@ -110,9 +125,10 @@ class CountFormulas:
         """Smallest formula over the counts on distinct count vectors at length L, + argmax."""
         xs = task.sample(self.n, rng, task.length)
         C, y = count_states(xs, symbols), network_outputs(net, xs)
-        M = np.unique(np.concatenate([C.reshape(-1, len(symbols)), y.reshape(-1, 1)], 1), axis=0)
-        if len(np.unique(M[:, :-1], axis=0)) != len(M):
-            return "the same counts give different outputs (not a function of the counts)"
+        M, noise = majority_table(C.reshape(-1, len(symbols)), y.reshape(-1))
+        if noise > 1 - self.min_fidelity:
+            return (f"the same counts give different outputs at {noise:.1%} of steps (allowed "
+                    f"{1 - self.min_fidelity:.1%}): not a function of the counts")
         env = {v: M[:, i] for i, v in enumerate(names)}
         am = Op("argmax", tuple(Var(v) for v in names))
         extra = ((am, evaluate(am, env)),) if len(names) > 1 else ()
@@ -124,11 +140,10 @@ class CountFormulas:
         return cands or f"no formula of size <= {self.max_size} over the counts"
 
 
-def order_invariance(net: RNNAdapter, task: SequenceTask, rng: np.random.Generator,
-                     n: int) -> float:
-    """Fraction of (x, permuted x) pairs whose final rounded outputs agree, over lengths
-    2..L and 2L (n pairs per length; each pair has equal counts, different order)."""
-    lengths = sorted({*range(2, task.length + 1), 2 * task.length})
+def order_invariance(net: RNNAdapter, task: SequenceTask, rng: np.random.Generator, n: int,
+                     lengths) -> float:
+    """Fraction of (x, permuted x) pairs whose final rounded outputs agree (n pairs per length;
+    each pair has equal counts, different order)."""
     agree, total = 0, 0
     for T in lengths:
         xs = task.sample(n, rng, T)
@@ -137,6 +152,19 @@ def order_invariance(net: RNNAdapter, task: SequenceTask, rng: np.random.Generat
         agree += int((y == yp).sum())
         total += len(y)
     return agree / total
+
+
+def majority_table(C: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Distinct count vectors ``C [P, S]`` with the output the network gives most often there:
+    rows ``[counts..., y]``, and the fraction of the P steps that disagree with that vote."""
+    keys, inv = np.unique(C, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    vals, yi = np.unique(y, return_inverse=True)
+    votes = np.zeros((len(keys), len(vals)), dtype=np.int64)
+    np.add.at(votes, (inv, yi.reshape(-1)), 1)
+    best = votes.argmax(1)
+    noise = 1.0 - votes[np.arange(len(keys)), best].sum() / len(y)
+    return np.concatenate([keys, vals[best][:, None]], 1), float(noise)
 
 
 def _prune(m: CountModel) -> CountModel:

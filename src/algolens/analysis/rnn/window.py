@@ -15,8 +15,9 @@ float noise -- a function of the input window (x_{t-k+1}, ..., x_t), whatever th
    outputs, with values before t = 0 equal to 0 (the rows t < k are part of the domain: if the
    network's first outputs disagree with zero padding, a padded window collides with a real one
    and the window is rejected, so the padding is exact or not used). Candidates, first exact one wins:
-   ``IntegerSR`` on a subsample of rows with counter-example refinement; a sum of lags modulo m;
-   espresso minimisation over window bits (binary inputs); membership ``[x in {...}]`` as an OR
+   a sum of lags modulo m (parities read as ``(x + x1) % 2``); ``IntegerSR`` on a subsample of
+   rows with counter-example refinement; espresso minimisation over window bits (binary inputs),
+   compacted to a shorter integer formula equal on every bit pattern; membership ``[x in {...}]`` as an OR
    of equalities (one-step windows with 0/1 output);
 3. the state is the shift register x1 = x_{t-1}, ..., x_{k-1} (initialised to 0).
 """
@@ -30,7 +31,7 @@ import torch
 
 from ...tasks.spec import SequenceTask
 from .adapter import RNNAdapter, rollout
-from .boolean_sr import espresso_formulas
+from .boolean_sr import compact_boolean, espresso_formulas
 from .expr import Const, Expr, Op, Var, evaluate, variables
 from .formulas import StateFormulas, input_names
 from .integer_sr import IntegerSR
@@ -120,8 +121,8 @@ class WindowFormulas:
             return None                        # the window does not determine the output
         dom = {k_: M[:, i] for i, k_ in enumerate(keys)}
         target = M[:, -1]
-        for method, fn in (("integer symbolic regression", self._sr),
-                           ("sum of lags modulo m", self._sum_mod),
+        for method, fn in (("sum of lags modulo m", self._sum_mod),      # parity: readable
+                           ("integer symbolic regression", self._sr),
                            ("Boolean minimisation over window bits", self._bits),
                            ("membership test", self._member)):
             e = fn(dom, target, task)
@@ -171,7 +172,7 @@ class WindowFormulas:
         X = np.stack([dom[v] for v in names], 1)
         if not (np.isin(X, (0, 1)).all() and np.isin(target, (0, 1)).all()) or len(names) > 12:
             return None
-        return espresso_formulas(X, target[:, None], names)[0]
+        return compact_boolean(espresso_formulas(X, target[:, None], names)[0])
 
     @staticmethod
     def _member(dom, target, task) -> Expr | None:
