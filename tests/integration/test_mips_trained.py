@@ -33,7 +33,6 @@ def _train(name):
     return task, res.model.member(res.best)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_trained_network_program_agree(name):
     task, net = _train(name)
@@ -47,7 +46,6 @@ def test_trained_network_program_agree(name):
         assert fsm.machine_.run(xs) == network_outputs(net, xs).tolist()
 
 
-@pytest.mark.slow
 def test_cli_json(tmp_path):
     import json
 

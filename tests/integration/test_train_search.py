@@ -1,4 +1,4 @@
-"""Real architecture searches on a few tasks (slow): linear, nonlinear binary, nonlinear one-hot."""
+"""Real architecture searches on a few tasks: linear, nonlinear binary, nonlinear one-hot."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from algolens.train.rnn import TaskData
 torch.set_num_threads(1)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, max_hidden", [("Sum_Last3", 3), ("Parity_Last3", 3),
                                               ("Add_Mod_4", 8)])
 def test_search_solves_and_checkpoint_agrees(tmp_path, name, max_hidden):
