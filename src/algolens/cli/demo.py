@@ -37,5 +37,8 @@ def demo(out: str, budget_seconds: float, cp_steps: int, as_json: bool) -> None:
         solved = sum(r["solved"] for r in res.mips)
         click.echo(f"MIPS: {solved}/{len(res.mips)} tasks solved with verified programs")
         for r in res.clock_pizza:
-            click.echo(f"Clock/Pizza α={r['summary'].get('attn_rate')}: {r['verdict']}")
+            m = r["metrics"]
+            click.echo(f"Clock/Pizza α={r['summary'].get('attn_rate')}: {r['verdict']} "
+                       f"(s_g={m.get('s_g', float('nan')):.3f}, q={m.get('q', float('nan')):.3f}, "
+                       f"c={m.get('circularity', float('nan')):.4f})")
         click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")
