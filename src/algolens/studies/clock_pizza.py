@@ -142,7 +142,9 @@ def phase_table(rows: list[dict], bins=ALPHA_BINS) -> list[dict]:
     """
     table = []
     for lo, hi in bins:
-        rs = [r for r in rows if lo <= r.get("attn_rate", -1) < hi]
+        # α values come back as float32 (0.7 -> 0.69999999): bin with a
+        # small tolerance so that 0.7 lands in 0.7-0.8, as the paper's bins mean.
+        rs = [r for r in rows if lo - 1e-6 <= r.get("attn_rate", -1) < hi - 1e-6]
         ok = [r for r in rs if r.get("val_acc", 0) == 1.0 and r.get("circularity", 0) >= 0.995
               and "s_g" in r]
         table.append({"alpha": f"{lo:.1f}-{min(hi, 1.0):.1f}", "n_runs": len(rs),
@@ -150,6 +152,27 @@ def phase_table(rows: list[dict], bins=ALPHA_BINS) -> list[dict]:
                       "frac_q": _frac([r["q"] < 0.6 for r in ok]),
                       "n_unsettled": sum(1 for r in ok if r.get("settled") is False)})
     return table
+
+
+def transition_alpha(rows: list[dict], circular_only: bool = True) -> dict:
+    """Logistic-regression boundary of P(s_g > 0.98) and of P(q < 0.6) against α.
+
+    Uses runs at 100% validation accuracy (and circular ones only, as the paper does, unless
+    ``circular_only`` is False). Returns the α where each probability crosses one half.
+    """
+    from ..analysis.transformer.plots import logistic_boundary
+
+    ok = [r for r in rows if r.get("val_acc", 0) == 1.0 and "s_g" in r
+          and (not circular_only or r.get("circularity", 0) >= 0.995)]
+    out = {"n_runs": len(ok)}
+    for name, flag in (("s_g", lambda r: r["s_g"] > 0.98), ("q", lambda r: r["q"] < 0.6)):
+        labels = [int(flag(r)) for r in ok]
+        if len(set(labels)) < 2:
+            out[f"alpha_transition_{name}"] = None
+            continue
+        out[f"alpha_transition_{name}"] = logistic_boundary([r["attn_rate"] for r in ok],
+                                                            labels)[2]
+    return out
 
 
 def _frac(flags: list[bool]) -> float:
@@ -189,6 +212,10 @@ def _maybe_plot(rows: list[dict], out: Path) -> None:
         runs = [dict(r, alpha=r.get("attn_rate"), width=r.get("d_model")) for r in rows
                 if "s_g" in r]
         if runs:
-            plot_phase_diagram(runs).savefig(out / "phase_diagram.png", dpi=120)
+            # one width: plot the metrics against α; several widths: the paper's α × width
+            single = len({r["width"] for r in runs}) == 1
+            for y in (("q", "s_g") if single else ("width",)):
+                name = f"phase_diagram_{y}.png" if single else "phase_diagram.png"
+                plot_phase_diagram(runs, y=y).savefig(out / name, dpi=120)
     except Exception:  # noqa: BLE001 - a plot is a convenience; the table is the result
         pass

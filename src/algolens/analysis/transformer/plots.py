@@ -108,10 +108,14 @@ def plot_phase_diagram(runs: list[dict], y: str = "width") -> Figure:
         raise ValueError(f"runs {missing[:5]} lack 'alpha', 'verdict' or '{y}'")
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
-    for verdict, colour in VERDICT_COLOURS.items():
+    # uncounted (non-circular, hybrid) runs first and faint, so they never hide a verdict
+    order = sorted(VERDICT_COLOURS.items(), key=lambda kv: kv[0] in ("Clock", "Pizza"))
+    for verdict, colour in order:
         pts = [(r["alpha"], r[y]) for r in runs if r["verdict"] == verdict]
         if pts:
-            ax.scatter(*zip(*pts), c=colour, s=16, label=verdict)
+            faint = verdict not in ("Clock", "Pizza")
+            ax.scatter(*zip(*pts), c=colour, s=12 if faint else 18, alpha=0.35 if faint else 0.9,
+                       label=verdict)
     cp = [r for r in runs if r["verdict"] in ("Clock", "Pizza")]
     if len({r["verdict"] for r in cp}) == 2:
         _draw_boundary(ax, cp, y)
