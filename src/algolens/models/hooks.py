@@ -8,7 +8,7 @@ removes what it added, even when the forward pass raises.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn

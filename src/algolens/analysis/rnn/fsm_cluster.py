@@ -100,7 +100,8 @@ class ClusterFSM:
             return self
         self.report_ = (f"{self.raw_states_} behaviour clusters (probe depth {self.depth_}) -> "
                         f"{self.machine_.n_states} states after minimisation; closed, "
-                        f"{'' if self.deterministic_ else 'not '}deterministic; agrees with the network on {self.fidelity_:.1%} (2x length: "
+                        f"{'' if self.deterministic_ else 'not '}deterministic; agrees with the "
+                        f"network on {self.fidelity_:.1%} (2x length: "
                         f"{self.fidelity_2x_:.1%})")
         return self
 

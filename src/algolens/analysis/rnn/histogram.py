@@ -67,7 +67,8 @@ class CountFormulas:
     Results: ``model_`` (CountModel or None), ``invariance_`` / ``invariance_2x_`` (fraction of
     permutation pairs with equal final outputs at lengths 2..L / at 2L; at least
     ``min_invariance`` / ``min_invariance_2x``: a trained network can err on rare sequences, more
-    so at 2L, and its errors may depend on order), ``candidates_`` ([(formula, fidelity, fidelity_2x)]), ``fidelity_`` /
+    so at 2L, and its errors may depend on order), ``candidates_``
+    ([(formula, fidelity, fidelity_2x)]), ``fidelity_`` /
     ``fidelity_2x_`` (agreement of the chosen model with the network, length L / 2L),
     ``report_``.
     """

@@ -89,10 +89,12 @@ class IntegerLattice:
             if np.abs(z - np.round(z)).max() < self.tol:
                 self.initial_coords_ = np.round(z).astype(np.int64)
         k = self.basis_.shape[0]
+        where = ("at " + str(self.initial_coords_.tolist()) if self.initial_coords_ is not None
+                 else "off the lattice")
         self.report_ = (f"{len(P)} distinct states on a {k}-d integer lattice (denominator "
                         f"{self.denominator_}, coordinates {self.coords_.min(0).tolist()}.."
                         f"{self.coords_.max(0).tolist()}), fidelity {self.fidelity_:.3f}; h_-1 "
-                        f"{'at ' + str(self.initial_coords_.tolist()) if self.initial_coords_ is not None else 'off the lattice'}")
+                        f"{where}")
         return self
 
     def transform(self, h: np.ndarray) -> np.ndarray:
