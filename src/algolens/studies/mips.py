@@ -10,7 +10,8 @@ machine (behaviour clustering, else BFS quantisation), formula search, simplify 
 (counters), histogram (symbol counts, order-invariant nets), table -- each recorded with its
 fidelity and reason; the first program verified at L and 2L wins. It reads the network (weights,
 hidden states, outputs) and the input alphabet, never the task's labels; labels only train the
-network and verify the program. ``network=`` accepts any torch RNN with the adapter of ``algolens.analysis.rnn.adapter`` (bring your own network).
+network and verify the program. ``network=`` accepts any torch RNN with the adapter of
+``algolens.analysis.rnn.adapter`` (bring your own network).
 """
 
 from __future__ import annotations
