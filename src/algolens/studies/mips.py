@@ -102,6 +102,15 @@ def _timed(passes: list[PassRecord], name: str, fn):
     return est
 
 
+def _fit_pass(passes: list[PassRecord], name: str, fit, found):
+    """Run one pass; return its estimator if ``found(est)``, else record the pass as failed."""
+    est = _timed(passes, name, fit)
+    if est is not None and not found(est):
+        passes[-1].ok = False
+        return None
+    return est
+
+
 def _try_program(passes, name, program, task) -> tuple[str, Verification] | None:
     """Render and verify; the pass succeeds only if its program verifies."""
     src = to_python(program)
@@ -143,43 +152,39 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
 
     _timed(passes, "collect", lambda: StateCollector(n=500).fit(net, task))
     order = 2 * hidden + 1                        # Cayley-Hamilton: p, q <= H suffice
-    rec = _timed(passes, "integer_recurrence",
-                 lambda: IntegerRecurrence(max_order=order).fit(net, task))
-    if rec is not None and rec.recurrence_ is not None:
+    rec = _fit_pass(passes, "integer_recurrence",
+                    lambda: IntegerRecurrence(max_order=order).fit(net, task),
+                    lambda e: e.recurrence_ is not None)
+    if rec is not None:
         prog = from_recurrence(rec.recurrence_, names, _with(info, "integer linear recurrence "
                                                              "fitted to the network's outputs"))
         if done := accept("symbolic", _try_program(passes, "integer_recurrence", prog, task)):
             return done
-    elif rec is not None:
-        passes[-1].ok = False
-    win = _timed(passes, "window", lambda: WindowFormulas().fit(net, task))
-    if win is not None and win.formulas_ is not None:
+    win = _fit_pass(passes, "window", lambda: WindowFormulas().fit(net, task),
+                    lambda e: e.formulas_ is not None)
+    if win is not None:
         prog = from_formulas(win.formulas_, _with(
             info, f"definite memory: the state is a function of the last {win.k_} input(s); "
                   f"output by {win.method_}"))
         if done := accept("symbolic", _try_program(passes, "window", prog, task)):
             return done
-    elif win is not None:
-        passes[-1].ok = False
-    fsm = _timed(passes, "state_machine", lambda: _state_machine(net, task))
-    fsm_ok = fsm is not None and fsm.machine_ is not None and fsm.fidelity_ == 1.0
-    if fsm is not None and not fsm_ok:
-        passes[-1].ok = False
-    if fsm_ok:
-        form = _timed(passes, "formula_search", lambda: FormulaSearch().fit(fsm.machine_, task))
-        if form is not None and form.formulas_ is not None:
+    fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task),
+                    lambda e: e.machine_ is not None and e.fidelity_ == 1.0)
+    if fsm is not None:
+        form = _fit_pass(passes, "formula_search",
+                         lambda: FormulaSearch().fit(fsm.machine_, task),
+                         lambda e: e.formulas_ is not None)
+        if form is not None:
             prog = from_formulas(form.formulas_, _with(
                 info, f"{fsm.machine_.n_states}-state machine, formulas on the "
                       f"'{form.formulas_.labelling}' labelling"))
             if done := accept("symbolic", _try_program(passes, "formula_search", prog, task)):
                 return done
-        elif form is not None:
-            passes[-1].ok = False
     if done := accept("symbolic", _counter(net, task, info, passes)):
         return done
     if done := accept("symbolic", _histogram(net, task, info, passes)):
         return done
-    if fsm_ok:
+    if fsm is not None:
         passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
         prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
                                                              "Mealy machine (transition table)"))
@@ -200,16 +205,12 @@ def _state_machine(net, task: SequenceTask):
 
 def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
     """Simplify (snap an affine recurrence), then integer lattice coordinates + formulas."""
-    snap = _timed(passes, "simplify", lambda: SnapRecurrence().fit(net, task))
-    src = net
-    if snap is not None and snap.network_ is not None:
-        src = snap.network_
-    elif snap is not None:
-        passes[-1].ok = False
-    lat = _timed(passes, "lattice_formulas", lambda: LatticeFormulas().fit(src, task))
-    if lat is None or lat.formulas_ is None:
-        if lat is not None:
-            passes[-1].ok = False
+    snap = _fit_pass(passes, "simplify", lambda: SnapRecurrence().fit(net, task),
+                     lambda e: e.network_ is not None)
+    src = net if snap is None else snap.network_
+    lat = _fit_pass(passes, "lattice_formulas", lambda: LatticeFormulas().fit(src, task),
+                    lambda e: e.formulas_ is not None)
+    if lat is None:
         return None
     passes[-1].extra["fidelity_2x"] = lat.fidelity_2x_
     k = lat.lattice_.basis_.shape[0]
@@ -222,10 +223,9 @@ def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord
 
 def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
     """Order-invariant networks: one counter per symbol, output a formula of the counts."""
-    est = _timed(passes, "histogram", lambda: CountFormulas().fit(net, task))
-    if est is None or est.model_ is None:
-        if est is not None:
-            passes[-1].ok = False
+    est = _fit_pass(passes, "histogram", lambda: CountFormulas().fit(net, task),
+                    lambda e: e.model_ is not None)
+    if est is None:
         return None
     passes[-1].extra["fidelity_2x"] = est.fidelity_2x_
     prog = from_counts(est.model_, _with(
@@ -242,51 +242,17 @@ def _with(info: ProgramInfo, method: str) -> ProgramInfo:
 def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
                    progress: bool, reuse: bool = True) -> dict:
     """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
-    try:
-        from ..train.runs import find_run, load_run
-        run_dir = find_run(task.name, root=str(out)) if reuse else None
-        if run_dir is not None:
-            net, meta = load_run(run_dir)
-            return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
-                    "seconds": float(meta.get("seconds", 0.0)), "accuracy": meta.get("accuracy")}
-    except ImportError:
-        pass
-    try:
-        from ..train.search import search
-    except ImportError:
-        return _fallback_train(task, budget_seconds, seed)
+    from ..train.runs import find_run, load_run
+    from ..train.search import search
+
+    run_dir = find_run(task.name, root=str(out)) if reuse else None
+    if run_dir is not None:
+        net, meta = load_run(run_dir)
+        return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
+                "seconds": float(meta.get("seconds", 0.0)), "accuracy": meta.get("accuracy")}
     res = search(task, budget_seconds=budget_seconds, seed=seed, out=str(out), progress=progress)
     return {"network": res.network, "desc": res.network.cfg.describe(), "seconds": res.seconds,
             "run_dir": str(res.run_dir) if res.run_dir else None, "accuracy": res.accuracy}
-
-
-def _fallback_train(task: SequenceTask, budget_seconds: float, seed: int) -> dict:
-    """A small architecture ladder with train_ensemble (used until train.search exists)."""
-    from ..train.rnn import TaskData, default_config, train_ensemble
-    t0 = time.monotonic()
-    deadline = t0 + budget_seconds
-    tr, va = TaskData.generate(task, 20000, seed), TaskData.generate(task, 2000, seed + 1)
-    ladder = [(h, dict()) for h in (1, 2, 3, 4, 5, 6, 7)] if _small_ints(task) is False else []
-    ladder += [(h, dict(f_depth=2, f_width=w)) for h, w in ((1, 8), (2, 16), (3, 32), (4, 32))]
-    best = None
-    for h, kw in ladder:
-        if time.monotonic() > deadline:
-            break
-        cfg = default_config(task, h, data=tr, **kw)
-        res = train_ensemble(task, cfg, 8, train=tr, val=va, max_steps=4000, seed=seed,
-                             lr=3e-3 if not kw else 1e-2, deadline=deadline)
-        acc = res.val_accuracy[res.best]
-        if best is None or acc > best[1]:
-            best = (res.model.member(res.best), acc)
-        if res.solved:
-            break
-    net, acc = best
-    return {"network": net, "desc": net.cfg.describe(), "seconds": time.monotonic() - t0,
-            "run_dir": None, "accuracy": acc}
-
-
-def _small_ints(task: SequenceTask) -> bool:
-    return all(len(ch) <= 10 for ch in task.channels)
 
 
 # ---------------------------------------------------------------------- orchestrator
