@@ -9,6 +9,12 @@ printed: on a shared machine the CPU time is the steadier number.
 
     python benchmarks/bench_clock_pizza.py                    # ~2-4 minutes on 2 cores
     python benchmarks/bench_clock_pizza.py --threads 2 --ensemble 8
+    python benchmarks/bench_clock_pizza.py --paths      # train-step paths by split size
+
+``--paths`` times one forward+backward of the train loss through each path the trainer can
+take between eval steps (all p² pairs via the grid, loss masked; only the train rows via the
+per-row path) for the Clock/Pizza (p = 59, 80%) and grokking (p = 113, 30%,
+[a, b, =], causal) settings and a few split sizes. It is how ``ROW_PATH_MAX_FRAC`` was chosen.
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
 from algolens.models.transformer import Transformer, TransformerConfig, make_inputs
-from algolens.train.modular import TrainConfig, keep_freed_memory, split_mask, train_ensemble
+from algolens.train.modular import (
+    ROW_PATH_MAX_FRAC,
+    TrainConfig,
+    keep_freed_memory,
+    split_mask,
+    train_ensemble,
+)
 
 FULL_STEPS = 20_000
 
@@ -60,6 +73,42 @@ def ours(cfg: TransformerConfig, steps: int, n_models: int) -> tuple[float, floa
     return time.perf_counter() - w, time.process_time() - c
 
 
+def _rate(fn, rows: torch.Tensor, y: torch.Tensor, reps: int) -> float:
+    """Median forward+backward rate of the train loss of ``fn()`` logits on ``rows``."""
+    ts = []
+    for _ in range(reps + 1):
+        t = time.perf_counter()
+        logits = fn()
+        if logits.shape[1] != rows.shape[1]:
+            logits = logits[:, rows[0]]
+        F.cross_entropy(logits[0].double(), y).backward()
+        ts.append(time.perf_counter() - t)
+    return 1 / sorted(ts[1:])[reps // 2]
+
+
+def paths(reps: int = 10) -> None:
+    """Forward+backward rate of the train loss through each path, per setting and split."""
+    from algolens.models.transformer import TransformerEnsemble
+    settings = [("clock-pizza", TransformerConfig(p=59), (0.3, 0.5, 0.8)),
+                ("grokking", TransformerConfig(p=113, causal=True, eq_token=True), (0.3, 0.5, 0.8))]
+    print(f"ROW_PATH_MAX_FRAC = {ROW_PATH_MAX_FRAC}; rates in forward+backward per second "
+          f"(median of {reps}), 1 model")
+    print(f"{'setting':<13}{'p':>5}{'frac':>6}{'grid all':>10}{'pair rows':>11}{'best':>11}"
+          f"{'trainer uses':>14}")
+    for name, cfg, fracs in settings:
+        ens = TransformerEnsemble(cfg, [0])
+        labels = make_inputs(cfg)[1]
+        for frac in fracs:
+            rows = split_mask(cfg.p, frac, 0).nonzero().flatten()[None]
+            y = labels[rows[0]]
+            r = {"grid all": _rate(ens.grid_logits, rows, y, reps),
+                 "pair rows": _rate(partial(ens.pair_logits, rows), rows, y, reps)}
+            best = max(r, key=r.get)
+            uses = "pair rows" if rows.shape[1] <= ROW_PATH_MAX_FRAC * cfg.p ** 2 else "grid all"
+            print(f"{name:<13}{cfg.p:>5}{frac:>6.1f}{r['grid all']:>10.1f}{r['pair rows']:>11.1f}"
+                  f"{best:>11}{uses:>14}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--p", type=int, default=59)
@@ -68,9 +117,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200, help="steps timed for our trainer")
     ap.add_argument("--ensemble", type=int, default=8, help="models in the batched run")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--paths", action="store_true", help="only compare the train-step paths")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     keep_freed_memory()   # the same allocator setting for both, so the ratio is fair
+    if args.paths:
+        torch.set_flush_denormal(True)
+        paths()
+        return
     cfg = TransformerConfig(p=args.p, d_model=args.width, d_mlp=4 * args.width)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     rows = [("naive (full seq, 1 model)", 1, args.naive_steps,

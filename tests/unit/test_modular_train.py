@@ -92,7 +92,7 @@ def test_run_dir_roundtrip_and_checkpoints(tmp_path) -> None:
     save_run(d, r)
     assert {p.name for p in d.iterdir()} >= {"config.json", "weights.safetensors",
                                                "metrics.json", "checkpoints"}
-    assert [s for s, _ in list_checkpoints(d)] == [10, 20]
+    assert [s for s, _ in list_checkpoints(d)] == [0, 10, 20]   # 0: the initialisation
     tokens, _ = make_inputs(CFG)
     torch.testing.assert_close(load_run(d)(tokens), r.model()(tokens))
     torch.testing.assert_close(load_run(d, "step_000020.safetensors")(tokens), r.model()(tokens))
@@ -119,3 +119,36 @@ def test_two_layer_and_eq_token_train() -> None:
     cfg = replace(CFG, n_layers=2, eq_token=True, causal=True)
     [r] = train_ensemble(cfg, [0], None, replace(FAST, steps=40), progress=False)
     assert r.status == "ok" and r.history.train_loss[-1] < r.history.train_loss[0]
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_train_only_step_equals_full_step(layers) -> None:
+    """Between eval steps only the train pairs are computed; loss and gradients are the same."""
+    from algolens.models.transformer import TransformerEnsemble
+    from algolens.train.modular import _Stepper
+    cfg = replace(CFG, n_layers=layers)
+    ens = TransformerEnsemble(cfg, [0, 1], [0.0, 1.0]).double()
+    tokens, labels = make_inputs(cfg)
+    masks = torch.stack([split_mask(cfg.p, 0.3, s) for s in (0, 1)])
+    step = _Stepper(ens, masks, labels, tokens)
+    out = []
+    for full in (True, False):
+        ens.zero_grad()
+        train, val, logits = step(full=full)
+        assert (val is None) == (not full) and (logits is None) == (not full)
+        train.sum().backward()
+        out.append((train.detach(), {k: v.grad.clone() for k, v in ens.named_parameters()}))
+    torch.testing.assert_close(out[0][0], out[1][0], rtol=1e-12, atol=0)
+    for k in out[0][1]:
+        torch.testing.assert_close(out[0][1][k], out[1][1][k], rtol=1e-9, atol=1e-12)
+
+
+def test_eval_every_does_not_change_the_trajectory() -> None:
+    """Evaluating every step (full grid) or every 25 (train rows only between) trains alike."""
+    tc = replace(FAST, steps=60, train_frac=0.3)
+    [a] = train_ensemble(CFG, [3], None, replace(tc, eval_every=1), progress=False)
+    [b] = train_ensemble(CFG, [3], None, replace(tc, eval_every=25), progress=False)
+    for k in a.state:
+        torch.testing.assert_close(a.state[k], b.state[k], rtol=1e-4, atol=1e-5)
+    assert b.history.step == [0, 25, 50, 59]
+    assert b.history.val_loss[-1] == pytest.approx(a.history.val_loss[-1], rel=1e-4)

@@ -19,6 +19,7 @@ from algolens.analysis.transformer.progress import (
     logit_energy,
     restricted_logits,
     select_key,
+    sufficient_key,
     weight_norm_sq,
 )
 
@@ -83,6 +84,18 @@ def test_logit_energy_and_key_selection():
     assert select_key(energy) == (2, 5)
     assert select_key(np.array([0.5, 0.02, 0.3])) == (1, 3)
     assert select_key(np.zeros(3)) == ()
+
+
+def test_sufficient_key_keeps_a_weak_frequency_the_threshold_rule_drops():
+    """Logits Σ α_k cos(w_k(a+b−c)) with α = 6, 4, 1: the third frequency carries 2% of the
+    energy (below a 10% threshold) but the logits are not explained without it."""
+    logits = 6 * fourier_logits([2]) + 4 * fourier_logits([5]) + 1 * fourier_logits([3])
+    energy = logit_energy(logits)
+    assert select_key(energy) == (2, 5)
+    assert sufficient_key(logits, energy) == (2, 3, 5)
+    model_free_noise = logits + 1e-3 * np.random.default_rng(0).normal(size=logits.shape)
+    assert sufficient_key(model_free_noise, logit_energy(model_free_noise)) == (2, 3, 5)
+    assert sufficient_key(logits, np.zeros_like(energy)) == ()
 
 
 def test_fourier_ginis_separate_a_one_frequency_embedding_from_a_random_one():

@@ -70,7 +70,10 @@ def test_progress_plot_shades_the_phases():
     phases = Phases((0, 10), (10, 100), (100, 1000), "rule")
     fig = plots.plot_progress(table, phases)
     assert len(fig.axes) == 3
-    assert len(fig.axes[0].patches) == 3 and fig.axes[0].get_xscale() == "log"
+    assert len(fig.axes[0].patches) == 3 and fig.axes[0].get_xscale() == "linear"
+    labels = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert labels[-3:] == ["memorisation", "circuit formation", "cleanup"]
+    assert plots.plot_progress(table, phases, xscale="log").axes[0].get_xscale() == "log"
     buf = io.BytesIO()
     fig.savefig(buf, format="png")                             # renders headless
     assert buf.getvalue()[:4] == b"\x89PNG"

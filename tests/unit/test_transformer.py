@@ -79,6 +79,24 @@ def test_grid_logits_float32_close_and_grads_match() -> None:
         torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("kw", [CASES["bidir-relu"], CASES["causal"], CASES["eq-causal"]],
+                         ids=["bidir", "causal", "eq-causal"])
+def test_pair_logits_are_those_rows_of_the_full_grid(kw) -> None:
+    cfg = _cfg(**kw)
+    ens = TransformerEnsemble(cfg, seeds=[0, 1], alphas=[0.2, 1.0]).double()
+    full = ens.grid_logits()
+    g = torch.Generator().manual_seed(0)
+    rows = torch.stack([torch.randperm(cfg.p ** 2, generator=g)[:20] for _ in range(2)])
+    sub = ens.pair_logits(rows)
+    assert sub.shape == (2, 20, cfg.p)
+    torch.testing.assert_close(sub, torch.gather(full, 1, rows[..., None].expand(-1, -1, cfg.p)),
+                               rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="rows must be"):
+        ens.pair_logits(rows[0])
+    with pytest.raises(ValueError, match="flat pair indices"):
+        ens.pair_logits(rows + cfg.p ** 2)
+
+
 def test_init_matches_spec_scales() -> None:
     cfg = TransformerConfig(p=59, d_model=128)
     params = init_params(cfg, seed=0)

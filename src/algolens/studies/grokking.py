@@ -70,12 +70,17 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     split = tcfg.split_seed if tcfg.split_seed is not None else conf["seed"]
     mask = split_mask(p, tcfg.train_frac, split).numpy()
     ckpts = [(s, load_run(run_dir, path.name)) for s, path in list_checkpoints(run_dir)]
-    ckpts.append((summary.get("steps_done", tcfg.steps), load_run(run_dir)))
+    final = summary.get("steps_done", tcfg.steps)
+    if not ckpts or ckpts[-1][0] != final:
+        ckpts.append((final, load_run(run_dir)))
     try:
         from ..analysis.transformer import ProgressMeasures
     except ImportError as e:
         return GrokkingResult(run_dir, summary, error=f"analysis unavailable ({e})")
-    pm = ProgressMeasures().fit(ckpts, np.flatnonzero(mask), np.flatnonzero(~mask))
+    hist = read_json(run_dir / "metrics.json").get("history", {})
+    curves = [{"step": s, "train_acc": a, "test_loss": v} for s, a, v in
+              zip(hist.get("step", []), hist.get("train_acc", []), hist.get("val_loss", []))]
+    pm = ProgressMeasures().fit(ckpts, np.flatnonzero(mask), np.flatnonzero(~mask), curves)
     phases = {k: v for k, v in vars(pm.phases_).items()}
     res = GrokkingResult(run_dir, summary, pm.table_, pm.key_freqs_, phases)
     atomic_write_json(run_dir / "progress.json", res.to_dict())

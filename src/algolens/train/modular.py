@@ -6,9 +6,10 @@ seeded random 80/20 split of all p² pairs, 20k steps (Nanda et al.: wd 1, 30% t
 
 Speed (exact, not approximations): a 1-layer model is trained through
 ``TransformerEnsemble.grid_logits`` — only the last position's outputs, factored through the
-vocabulary, for E members at once (each with its own seed, split and α). Because that forward
-covers all p² pairs, validation loss / accuracy come for free and the train loss is a mask.
-Deeper models fall back to the plain stacked forward on the training tokens.
+vocabulary, for E members at once (each with its own seed, split and α). On eval steps that
+forward covers all p² pairs, so validation loss / accuracy come with it and the train loss is a
+mask. Between eval steps, when the split is small (grokking's 30%), only the train pairs are
+computed (``TransformerEnsemble.pair_logits``). Deeper models use the plain stacked forward.
 """
 
 from __future__ import annotations
@@ -121,8 +122,19 @@ def split_mask(p: int, frac: float, seed: int) -> torch.Tensor:
     return mask
 
 
+# Between eval steps a 1-layer model's train loss goes through the per-row path (``pair_logits``)
+# when the split holds at most this fraction of the p² pairs, else through the all-pairs grid
+# (``grid_logits``, loss masked). Chosen with ``benchmarks/bench_clock_pizza.py --paths``: the
+# per-row path is 1.4-2.2x faster at 30%, about even at 50%, 1.2-1.6x slower at 80%.
+ROW_PATH_MAX_FRAC = 0.4
+
+
 class _Stepper:
-    """Per-step losses and accuracies of all members ``[E]`` on all pairs, from one forward."""
+    """Per-step losses of all members ``[E]``; on eval steps also val loss and all logits.
+
+    Between eval steps only the training pairs' logits are computed when that is cheaper (see
+    ``ROW_PATH_MAX_FRAC``): with the grokking setting's 30% split it skips most of the work.
+    """
 
     def __init__(self, ens: TransformerEnsemble, masks: torch.Tensor, labels: torch.Tensor,
                  tokens: torch.Tensor) -> None:
@@ -131,14 +143,32 @@ class _Stepper:
         self.tokens = tokens
         self.n_train = masks.sum(1).double()                          # [E]
         self.n_val = (~masks).sum(1).double()
+        counts = masks.sum(1)
+        # every member's split has round(frac·p²) pairs, so train rows stack as [E, n]
+        small = bool((counts == counts[0]).all()) and counts[0] <= ROW_PATH_MAX_FRAC * masks.shape[1]
+        self.train_rows = torch.stack([m.nonzero().flatten() for m in masks]) if small else None
 
-    def __call__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> (train loss [E] with grad, val loss [E], logits [E, p*p, p] detached)."""
+    def _logits(self, rows: torch.Tensor | None) -> torch.Tensor:
+        if rows is not None:   # only the train pairs
+            return self.ens.pair_logits(rows) if self.grid else self.ens(self.tokens[rows])
         if self.grid:
-            logits = self.ens.grid_logits()                           # [E, p*p, p]
-        else:  # general depth: every pair through the plain stacked forward
-            logits = self.ens(self.tokens)
-        logp = logits.double().log_softmax(-1)                        # float64, as the paper
+            return self.ens.grid_logits()
+        return self.ens(self.tokens)  # general depth: every pair through the stacked forward
+
+    def __call__(self, full: bool = True):
+        """-> (train loss [E] with grad, val loss [E] or None, logits [E, p*p, p] or None).
+
+        ``full=False`` computes only the train loss (when the split allows it).
+        """
+        if not full and self.train_rows is not None:
+            rows = self.train_rows
+            logits = self._logits(rows)
+            logp = logits.double().log_softmax(-1)                    # float64, as the paper
+            labels = torch.gather(self.labels.expand(rows.shape[0], -1), 1, rows)
+            nll = -logp.gather(-1, labels[..., None])[..., 0]
+            return nll.sum(1) / self.n_train, None, None
+        logits = self._logits(None)                                   # [E, p*p, p]
+        logp = logits.double().log_softmax(-1)
         nll = -logp.gather(-1, self.labels.expand(logits.shape[0], -1)[..., None])[..., 0]
         m = self.masks.double()
         train = (nll * m).sum(1) / self.n_train
@@ -182,13 +212,18 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     alive = torch.ones(E, dtype=torch.bool, device=dev)
     bar = _bar(tcfg.steps, progress)
     t0, updates = time.perf_counter(), 0
+    if tcfg.checkpoint_every and checkpoint_dirs:   # the initialisation, for progress curves
+        for i, d in enumerate(checkpoint_dirs):
+            _save_checkpoint(Path(d) / "checkpoints" / "step_000000.safetensors",
+                             ens.member_state(i))
     for step in range(tcfg.steps):
-        train_loss, val_loss, logits = step_fn()
+        last = step == tcfg.steps - 1
+        evaluate = step % tcfg.eval_every == 0 or last
+        train_loss, val_loss, logits = step_fn(full=evaluate)
         _check_finite(train_loss, alive, results, step, tcfg)
         if not alive.any():
             break
-        last = step == tcfg.steps - 1
-        if step % tcfg.eval_every == 0 or last:
+        if evaluate:
             correct = logits.argmax(-1) == labels                  # [E, p*p], eval steps only
             done = _record(results, step, train_loss, val_loss, correct, masks, alive, bar)
             if tcfg.stop_at_100 and done:

@@ -8,7 +8,7 @@ switch): they render headless (Agg) with ``fig.savefig``.
 - ``plot_gradient_symmetricity``: per-triple cos-similarities of ∂Q/∂E_a and ∂Q/∂E_b.
 - ``plot_phase_diagram``: α vs width or α vs a metric, coloured by verdict, with the
   logistic-regression boundary from ``logistic_boundary``.
-- ``plot_progress``: progress measures over log steps with the phases shaded.
+- ``plot_progress``: progress measures over steps with the phases shaded.
 """
 
 from __future__ import annotations
@@ -143,9 +143,10 @@ def _draw_boundary(ax, runs: list[dict], y: str) -> None:
         ax.plot(-(b + ww * np.log(widths)) / wa, widths, "k--", label="logistic boundary")
 
 
-def plot_progress(table: list[dict], phases=None) -> Figure:
-    """Progress measures against log step: losses, Gini coefficients, weight norm; phases shaded."""
-    steps = np.array([max(r["step"], 1) for r in table])
+def plot_progress(table: list[dict], phases=None, xscale: str = "linear") -> Figure:
+    """Progress measures against step: losses, Gini coefficients, weight norm; phases shaded
+    and labelled. ``xscale="log"`` spreads out the first few hundred steps."""
+    steps = np.array([max(r["step"], 1) if xscale == "log" else r["step"] for r in table])
     fig = Figure(figsize=(14, 3.8))
     axes = fig.subplots(1, 3)
     for key in ("train_loss", "test_loss", "restricted_loss", "excluded_loss"):
@@ -159,19 +160,21 @@ def plot_progress(table: list[dict], phases=None) -> Figure:
     axes[2].plot(steps, [r["weight_norm_sq"] for r in table], label="Σ w²")
     axes[2].set_ylabel("sum of squared weights")
     for ax in axes:
-        ax.set_xscale("log")
+        ax.set_xscale(xscale)
         ax.set_xlabel("step")
-        _shade(ax, phases)
+        _shade(ax, phases, xscale == "log", labels=ax is axes[2])
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def _shade(ax, phases) -> None:
+def _shade(ax, phases, log: bool = False, labels: bool = False) -> None:
     if phases is None:
         return
     spans = {"memorisation": "tab:red", "circuit_formation": "tab:green", "cleanup": "tab:blue"}
+    lo = 1 if log else -np.inf
     for name, colour in spans.items():
         span = getattr(phases, name)
         if span is not None:
-            ax.axvspan(max(span[0], 1), max(span[1], 1), color=colour, alpha=0.12)
+            ax.axvspan(max(span[0], lo), max(span[1], lo), color=colour, alpha=0.12,
+                       label=name.replace("_", " ") if labels else None)

@@ -112,22 +112,61 @@ def select_key(energy: np.ndarray, rel_threshold: float = 0.1) -> tuple[int, ...
     return tuple(int(k) + 1 for k in np.flatnonzero(energy >= rel_threshold * energy.max()))
 
 
-def frequency_profile(model: torch.nn.Module, rel_threshold: float = 0.1) -> FrequencyProfile:
-    """Energy per frequency of the logits, W_E and W_L; key = logit energy ≥ rel · max."""
+def sufficient_key(logits: np.ndarray, energy: np.ndarray) -> tuple[int, ...]:
+    """The fewest frequencies, taken in order of logit energy, that explain the logits.
+
+    Frequencies are added in order of ``energy`` until the restricted loss on all pairs (mean
+    plus those frequencies' (a+b) directions) is no higher than the model's own loss on all
+    pairs, as it is for a grokked model (Nanda et al.: the restricted loss ends below the full
+    loss). If no prefix gets there, the shortest prefix within 1% of the lowest restricted loss.
+    """
+    order = [int(k) + 1 for k in np.argsort(-energy, kind="stable") if energy[k] > 0]
+    if not order:
+        return ()
+    full = cross_entropy(logits)
+    mean = logits.mean(axis=(0, 1), keepdims=True)
+    comp = np.zeros_like(logits)
+    losses = []
+    for i, k in enumerate(order):
+        comp += key_component(logits, [k])
+        losses.append(cross_entropy(mean + comp))
+        if losses[-1] <= full * (1 + 1e-9) + 1e-12:   # tolerance: float rounding only
+            return tuple(sorted(order[: i + 1]))
+    best = min(losses)
+    n = next(i for i, v in enumerate(losses) if v <= best + 0.01 * abs(best))
+    return tuple(sorted(order[: n + 1]))
+
+
+KEY_RULE_SUFFICIENT = ("key frequencies: the fewest frequencies, in order of their share of the "
+                       "centred last-position logit variance along cos/sin(w_k(a+b)), whose "
+                       "restricted loss on all pairs is no higher than the model's own loss")
+
+
+def frequency_profile(model: torch.nn.Module, rel_threshold: float | None = None
+                      ) -> FrequencyProfile:
+    """Energy per frequency of the logits, W_E and W_L, and the key frequencies.
+
+    Key frequencies: by default ``sufficient_key`` (the fewest that explain the logits); with
+    ``rel_threshold`` those whose logit energy is at least that fraction of the largest.
+    """
     p = model_shape(model).p
     n = (p - 1) // 2
-    energy = logit_energy(all_logits(model))
+    logits = all_logits(model)
+    energy = logit_energy(logits)
     F, _ = fourier_basis(p)
     W_E = model.W_E.detach().double().cpu().numpy()[:p]
     embed = frequency_norms(F, W_E)[1 : n + 1]
     nl = frequency_norms(F, neuron_logit_map(model))[1 : n + 1]
+    if rel_threshold is None:
+        return FrequencyProfile(energy, embed, nl, sufficient_key(logits, energy),
+                                KEY_RULE_SUFFICIENT)
     rule = (f"key frequencies: fraction of centred last-position logit variance along "
             f"cos/sin(w_k(a+b)) >= {rel_threshold} x the largest such fraction")
     return FrequencyProfile(energy, embed, nl, select_key(energy, rel_threshold), rule)
 
 
-def key_frequencies(model: torch.nn.Module, rel_threshold: float = 0.1) -> tuple[int, ...]:
-    """The frequencies that dominate the last-position logits (see ``frequency_profile``)."""
+def key_frequencies(model: torch.nn.Module, rel_threshold: float | None = None) -> tuple[int, ...]:
+    """The frequencies the last-position logits are made of (see ``frequency_profile``)."""
     return frequency_profile(model, rel_threshold).key
 
 
@@ -195,18 +234,21 @@ def locate_phases(table: list[dict], mem_acc: float = 0.99, start: float = 0.2,
 class ProgressMeasures:
     """Progress measures for each checkpoint and the phases they imply.
 
-    ``fit(checkpoints, train_idx, test_idx)``: checkpoints is a list of (step, model); indices
-    are flat pair indices a·p + b. Key frequencies default to those of the final checkpoint.
+    ``fit(checkpoints, train_idx, test_idx, curves=None)``: checkpoints is a list of (step,
+    model); indices are flat pair indices a·p + b. Key frequencies default to those of the final
+    checkpoint (``sufficient_key``). Phases come from ``curves`` (rows with step, train_acc,
+    test_loss, e.g. the denser training history) when given, else from the checkpoint table.
     Attributes: ``table_`` (one dict per step: train/test loss and accuracy, restricted_loss
     (all pairs), excluded_loss (train), gini_embed, gini_neuron_logit, weight_norm_sq),
     ``key_freqs_``, ``profile_`` (final model's ``FrequencyProfile``), ``phases_``.
     """
 
-    def __init__(self, key_freqs=None, rel_threshold: float = 0.1) -> None:
+    def __init__(self, key_freqs=None, rel_threshold: float | None = None) -> None:
         self.key_freqs = key_freqs
         self.rel_threshold = rel_threshold
 
-    def fit(self, checkpoints, train_idx, test_idx) -> ProgressMeasures:
+    def fit(self, checkpoints, train_idx, test_idx, curves: list[dict] | None = None
+            ) -> ProgressMeasures:
         if not checkpoints:
             raise ValueError("no checkpoints: pass a non-empty list of (step, model)")
         checkpoints = sorted(checkpoints, key=lambda sm: sm[0])
@@ -216,7 +258,7 @@ class ProgressMeasures:
         keys = self.profile_.key if self.key_freqs is None else self.key_freqs
         self.key_freqs_ = tuple(sorted(int(k) for k in keys))
         self.table_ = [self._row(step, m, train_idx, test_idx) for step, m in checkpoints]
-        self.phases_ = locate_phases(self.table_)
+        self.phases_ = locate_phases(curves if curves else self.table_)
         return self
 
     def _row(self, step: int, model, train_idx, test_idx) -> dict:
