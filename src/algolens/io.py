@@ -38,7 +38,13 @@ def read_json(path: str | Path) -> Any:
     """Read JSON with a clear error for a missing or corrupt file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
+        hint = ""
+        if path.parent.is_dir() and (path.parent / "checkpoints").is_dir():
+            hint = (": this run directory has checkpoints but no finished run, so its training "
+                    "was interrupted; re-run the train command that made it")
+        elif not path.parent.is_dir():
+            hint = f" (no directory {path.parent}; check the path)"
+        raise FileNotFoundError(f"{path} does not exist{hint}")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:

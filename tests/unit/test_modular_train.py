@@ -152,3 +152,15 @@ def test_eval_every_does_not_change_the_trajectory() -> None:
         torch.testing.assert_close(a.state[k], b.state[k], rtol=1e-4, atol=1e-5)
     assert b.history.step == [0, 25, 50, 59]
     assert b.history.val_loss[-1] == pytest.approx(a.history.val_loss[-1], rel=1e-4)
+
+
+def test_interrupted_run_dir_says_so(tmp_path) -> None:
+    """A run killed mid-training leaves checkpoints but no config: the error says what happened."""
+    d = tmp_path / "run"
+    tcfg = replace(FAST, steps=20, checkpoint_every=10)
+    train_ensemble(CFG, [0], None, tcfg, checkpoint_dirs=[d], progress=False)  # never saved
+    assert (d / "checkpoints").is_dir() and not (d / "config.json").exists()
+    with pytest.raises(FileNotFoundError, match="interrupted; re-run"):
+        load_run(d)
+    with pytest.raises(FileNotFoundError, match="check the path"):
+        load_run(tmp_path / "nowhere")
