@@ -4,6 +4,7 @@ Clock/Pizza targets at full size (slow: ~10+ minutes on 2 cores)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,6 +39,13 @@ def test_clock_pizza_train_and_analyze(tmp_path) -> None:
     res = _invoke(["clock-pizza", "analyze", run_dir, "--json"])
     out = json.loads(res.output)
     assert out["verdict"] in ("Pizza", "Clock", "non-circular", "hybrid", "unknown")
+    m = out["metrics"]
+    assert len(m["circles"]) == 3 and set(m["accuracy_by_pcs"]) == {"1-4", "1-6", "7-12"}
+    assert {"delta", "frequency", "fve_clock", "fve_pizza", "fve_accompanying"} <= set(m["circles"][0])
+    for name in m["plots"]:
+        assert (Path(run_dir) / name).read_bytes()[:4] == b"\x89PNG"
+    assert len(m["plots"]) == 3
+    assert "circle isolation" in _invoke(["clock-pizza", "analyze", run_dir]).output
 
 
 def test_clock_pizza_sweep_small(tmp_path) -> None:
@@ -58,7 +66,8 @@ def test_grokking_train_analyze(tmp_path) -> None:
                    "--steps", "40", "--checkpoint-every", "10", "--lr", "0.01", "--quiet",
                    "--threads", "1", "--out", str(tmp_path), "--json"])
     out = json.loads(res.output)
-    assert out.get("error", "") == "" and len(out["table"]) == 5    # 4 checkpoints + final
+    assert out.get("error", "") == "" and [r["step"] for r in out["table"]] == [0, 10, 20, 30, 40]
+    assert out["phases"]["rule"] and out["key_freqs"]
     assert (tmp_path / out["run_dir"].split("/")[-1] / "progress.json").is_file()
 
 

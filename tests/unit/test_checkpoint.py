@@ -96,3 +96,12 @@ def test_missing_weights_file(saved):
     (saved / "weights.safetensors").unlink()
     with pytest.raises(ValueError, match="weights.safetensors is missing"):
         load_checkpoint(saved)
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    """Files are readable like any other new file (mkstemp alone would make them 0600)."""
+    import os
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = atomic_write_bytes(tmp_path / "f.bin", b"x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

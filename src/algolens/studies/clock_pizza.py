@@ -12,10 +12,11 @@ the two verdicts agree. Report unsettled runs separately rather than trusting th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import io
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..io import atomic_write_json, atomic_write_text
+from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..models.transformer import Transformer, TransformerConfig
 from ..train.modular import (
     RunResult,
@@ -113,10 +114,23 @@ def run_batch(alphas: list[float], seeds: list[int], model: TransformerConfig | 
     return out
 
 
-def analyze(run_dir: str | Path) -> ClockPizzaResult:
-    """Re-measure a saved run directory (weights.safetensors + config.json)."""
+def analyze(run_dir: str | Path, plots: bool = True) -> ClockPizzaResult:
+    """Measure a saved run directory in full (weights.safetensors + config.json).
+
+    Beyond ``measure``: circle isolation (each of the first three PC pairs of W_E alone: step δ,
+    frequency, accuracy, FVE by Q_clock / Q_pizza / the accompanying pizza; accuracy keeping PCs
+    1-4, 1-6, 7-12), and with ``plots`` the embedding circles, the correct-logit table (a+b by
+    a−b) and the per-triple gradient similarities as PNGs in the run directory. Writes
+    analysis.json and analysis.txt.
+    """
     run_dir = Path(run_dir)
-    metrics = measure(load_run(run_dir))
+    model = load_run(run_dir)
+    metrics = measure(model)
+    if "analysis_error" not in metrics:
+        metrics.update(isolate_circles(model))
+        metrics["report"] += "\n" + format_circles(metrics)
+        if plots:
+            metrics["plots"] = _save_plots(model, run_dir, metrics["verdict"])
     atomic_write_json(run_dir / "analysis.json", _jsonable(metrics))
     if metrics.get("report"):
         atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
@@ -124,6 +138,58 @@ def analyze(run_dir: str | Path) -> ClockPizzaResult:
     summary = read_json(run_dir / "metrics.json").get("summary", {}) \
         if (run_dir / "metrics.json").is_file() else {}
     return _result(run_dir, summary, metrics)
+
+
+# Model A's circle-isolation values in the spec (released checkpoint, recomputed independently)
+MODEL_A_CIRCLES = {"fve_clock": 0.754, "fve_pizza": 0.992, "fve_accompanying": "0.972-0.977",
+                   "acc_pcs": {"1-4": 0.914, "1-6": 0.997, "7-12": 0.167}}
+
+
+def isolate_circles(model: Transformer) -> dict:
+    """``circles`` (one dict per PC pair) and ``accuracy_by_pcs`` of ``CircleIsolation``."""
+    from ..analysis.transformer import CircleIsolation
+    iso = CircleIsolation().fit(model.eval())
+    return {"circles": [asdict(c) for c in iso.circles_], "accuracy_by_pcs": iso.accuracy_by_pcs_}
+
+
+def format_circles(metrics: dict) -> str:
+    """A table of the isolated circles beside the spec's Model A (Pizza) values."""
+    rows = ["circle isolation (one PC pair kept):",
+            f"{'pair':<8}{'δ':>4}{'k':>4}{'clean':>7}{'acc':>7}{'FVE clock':>11}{'FVE pizza':>11}"
+            f"{'FVE accomp.':>13}"]
+    for c in metrics["circles"]:
+        rows.append(f"{c['label']:<8}{c['delta']:>4}{c['frequency']:>4}{c['delta_agreement']:>7.2f}"
+                    f"{c['accuracy']:>7.3f}{c['fve_clock']:>11.3f}{c['fve_pizza']:>11.3f}"
+                    f"{c['fve_accompanying']:>13.3f}")
+    a = MODEL_A_CIRCLES
+    rows.append(f"{'Model A':<8}{'':>4}{'':>4}{'':>7}{'':>7}{a['fve_clock']:>11.3f}"
+                f"{a['fve_pizza']:>11.3f}{a['fve_accompanying']:>13}")
+    acc = ", ".join(f"PCs {k}: {v:.3f}" for k, v in metrics["accuracy_by_pcs"].items())
+    ref = ", ".join(f"{k}: {v:.3f}" for k, v in a["acc_pcs"].items())
+    rows.append(f"accuracy keeping {acc} (Model A: {ref}; Model B: PCs 1-4 -> 1.000)")
+    rows.append("FVE = 2·corr − 1 of z-scored logits (−1: unrelated). FVE accomp. is near 1 only "
+                "for an accompanying circle (Model A's value is for those).")
+    return "\n".join(rows)
+
+
+def _save_plots(model: Transformer, run_dir: Path, verdict: str) -> list[str]:
+    """Embedding circles, correct-logit table and gradient similarities as PNGs; their names."""
+    try:
+        from ..analysis.transformer import DistanceIrrelevance, GradientSymmetricity
+        from ..analysis.transformer import plots as P
+    except ImportError:   # matplotlib missing: the numbers are the result
+        return []
+    W_E = model.W_E.detach().double().cpu().numpy()[: model.cfg.p]
+    figs = {"embedding_circles.png": P.plot_embedding_circles(W_E),
+            "logit_table.png": P.plot_logit_table(DistanceIrrelevance().fit(model).table_,
+                                                  title=f"correct logit ({verdict})"),
+            "gradient_symmetricity.png": P.plot_gradient_symmetricity(
+                GradientSymmetricity().fit(model).per_triple_)}
+    for name, fig in figs.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        atomic_write_bytes(run_dir / name, buf.getvalue())
+    return sorted(figs)
 
 
 def _result(run_dir, summary: dict, metrics: dict) -> ClockPizzaResult:
