@@ -16,7 +16,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-Q_PIZZA, SG_PIZZA, CIRC = 0.6, 0.98, 0.995
+from algolens.analysis.transformer import CIRCULAR, Q_PIZZA, SG_SYMMETRIC
+
 
 
 def full_runs(root: Path) -> list[dict]:
@@ -38,7 +39,7 @@ def _fracs(rows: list[dict]) -> str:
     if not rows:
         return "—"
     pq = sum(r["q"] < Q_PIZZA for r in rows) / len(rows)
-    ps = sum(r["s_g"] > SG_PIZZA for r in rows) / len(rows)
+    ps = sum(r["s_g"] > SG_SYMMETRIC for r in rows) / len(rows)
     return f"{pq:.2f} / {ps:.2f} (n={len(rows)})"
 
 
@@ -73,8 +74,8 @@ def main() -> None:
     for alpha in sorted({r["alpha"] for r in full}):
         f = [r for r in full if r["alpha"] == alpha and r["val_acc"] == 1.0]
         red = reduced.get(alpha, [])
-        print(f"| {alpha} | {_fracs(f)} | {_fracs([r for r in f if r['circularity'] >= CIRC])} | "
-              f"{_fracs(red)} | {_fracs([r for r in red if r['circularity'] >= CIRC])} |")
+        print(f"| {alpha} | {_fracs(f)} | {_fracs([r for r in f if r['circularity'] >= CIRCULAR])} | "
+              f"{_fracs(red)} | {_fracs([r for r in red if r['circularity'] >= CIRCULAR])} |")
 
 
 if __name__ == "__main__":

@@ -337,18 +337,13 @@ def pair_logits(ens: TransformerEnsemble, rows: torch.Tensor) -> torch.Tensor:
     E, T, H, dh, d = ens.n_models, cfg.n_ctx, cfg.n_heads, cfg.d_head, cfg.d_model
     rows = _check_rows(rows, E, cfg.p, ens.W_E.device)
     blk = ens.blocks[0]
-    tokens, _ = make_inputs(cfg)
-    tok = tokens.to(rows.device)[rows]                                    # [E, n, T]
+    cols = [rows // cfg.p, rows % cfg.p] + ([torch.full_like(rows, cfg.p)] if cfg.eq_token else [])
+    tok = torch.stack(cols, -1)                                           # [E, n, T] as make_inputs
     n = tok.shape[1]
-    X = ens.W_E[:, None] + ens.W_pos[:, :, None]                          # [E, T, V, d]
+    X, S = _score_tables(ens)
     V = X.shape[2]
-    qt = torch.einsum("evd,ehdk->ehvk", X[:, -1], blk.attn.W_Q)
-    kt = torch.einsum("etvd,ehdk->ehtvk", X, blk.attn.W_K)
-    S = torch.einsum("ehvk,ehtuk->ehtvu", qt, kt) / math.sqrt(dh)       # [E, H, T, Vq, Vk]
-    h_i = torch.arange(H, device=rows.device).view(1, 1, 1, H)
-    t_i = torch.arange(T, device=rows.device).view(1, 1, T, 1)
-    idx = ((h_i * T + t_i) * V + tok[:, :, -1:, None]) * V + tok[..., None]   # [E, n, T, H]
-    scores = torch.gather(S.reshape(E, -1), 1, idx.reshape(E, -1)).view(E, n, T, H)
+    scores = torch.gather(S.reshape(E, -1), 1, _score_index(tok, H, V).reshape(E, -1))
+    scores = scores.view(E, n, T, H)
     # the last query sees every position, so a causal mask changes nothing here
     pattern = _mix(scores.softmax(2), _alpha(ens, 4), None)              # [E, n, T, H]
     vt = torch.einsum("etvd,ehdk->etvhk", X, blk.attn.W_V).reshape(E, T * V, H * dh)
@@ -360,6 +355,24 @@ def pair_logits(ens: TransformerEnsemble, rows: torch.Tensor) -> torch.Tensor:
     pre = torch.baddbmm(blk.mlp.b_in[:, None], resid, blk.mlp.W_in)
     out = torch.baddbmm(blk.mlp.b_out[:, None], _act(cfg)(pre), blk.mlp.W_out) + resid
     return torch.bmm(out, ens.W_U)
+
+
+def _score_tables(ens: TransformerEnsemble) -> tuple[torch.Tensor, torch.Tensor]:
+    """Residual per (position, token) X [E, T, V, d] and the last query's attention scores
+    S [E, H, T, V (query token), V (key token)] of a 1-layer ensemble."""
+    blk = ens.blocks[0]
+    X = ens.W_E[:, None] + ens.W_pos[:, :, None]                          # [E, T, V, d]
+    qt = torch.einsum("evd,ehdk->ehvk", X[:, -1], blk.attn.W_Q)
+    kt = torch.einsum("etvd,ehdk->ehtvk", X, blk.attn.W_K)
+    return X, torch.einsum("ehvk,ehtuk->ehtvu", qt, kt) / math.sqrt(ens.cfg.d_head)
+
+
+def _score_index(tok: torch.Tensor, H: int, V: int) -> torch.Tensor:
+    """Flat index into ``S`` of each input's score: tokens [..., T] -> [..., T, H]."""
+    T = tok.shape[-1]
+    h_i = torch.arange(H, device=tok.device)
+    t_i = torch.arange(T, device=tok.device)[:, None]
+    return ((h_i * T + t_i) * V + tok[..., -1:, None]) * V + tok[..., None]
 
 
 def _check_rows(rows, E: int, p: int, device) -> torch.Tensor:
@@ -388,17 +401,10 @@ def grid_logits(ens: TransformerEnsemble) -> torch.Tensor:
     blk = ens.blocks[0]
     tokens, _ = make_inputs(cfg)
     tokens = tokens.to(ens.W_E.device)
-    X = ens.W_E[:, None] + ens.W_pos[:, :, None]                          # [E, T, V, d]
-    # attention of the last query, from score tables S [E, H, T, V(query tok), V(key tok)]
-    qt = torch.einsum("evd,ehdk->ehvk", X[:, -1], blk.attn.W_Q)
-    kt = torch.einsum("etvd,ehdk->ehtvk", X, blk.attn.W_K)
-    S = torch.einsum("ehvk,ehtuk->ehtvu", qt, kt) / math.sqrt(cfg.d_head)
+    X, S = _score_tables(ens)
     V = cfg.d_vocab
-    h_i = torch.arange(H, device=tokens.device).view(1, 1, H)
-    t_i = torch.arange(T, device=tokens.device).view(1, T, 1)
-    idx = ((h_i * T + t_i) * V + tokens[:, -1:, None]) * V + tokens[:, :, None]   # [N, T, H]
     # gather (backward: scatter_add) rather than advanced indexing (backward sorts indices)
-    idx = idx.reshape(1, -1).expand(E, -1)
+    idx = _score_index(tokens, H, V).reshape(1, -1).expand(E, -1)
     scores = torch.gather(S.reshape(E, -1), 1, idx).view(E, P, P, T, H)
     pattern = _mix(scores.softmax(3), _alpha(ens, 5), None)               # [E, a, b, T, H]
     # value tables [E, T, V, H, m+p]: V·W_O·W_in and V·W_O·W_U side by side

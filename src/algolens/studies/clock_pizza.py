@@ -16,6 +16,7 @@ import io
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ..analysis.transformer.clock_pizza import CIRCULAR, Q_PIZZA, SG_SYMMETRIC
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..models.transformer import Transformer, TransformerConfig
 from ..train.modular import (
@@ -53,14 +54,19 @@ def measure(model: Transformer) -> dict:
     The estimators live in ``algolens.analysis.transformer``; if that import fails the result
     says so (``analysis_error``) instead of crashing a training run.
     """
+    return _measure(model)[0]
+
+
+def _measure(model: Transformer):
+    """``measure``'s dict and the fitted ``ClockPizzaClassifier`` (None if unavailable)."""
     try:
         from ..analysis.transformer import ClockPizzaClassifier
     except ImportError as e:
         return {"verdict": "unknown", "analysis_error": f"analysis unavailable ({e}); the "
-                "trained weights are saved: run `algolens clock-pizza analyze RUN_DIR` later"}
+                "trained weights are saved: run `algolens clock-pizza analyze RUN_DIR` later"}, None
     clf = ClockPizzaClassifier().fit(model.eval())
     return {**clf.metrics_, "verdict": clf.verdict_, "notes": clf.notes_,
-            "report": clf.summary()}
+            "report": clf.summary()}, clf
 
 
 def analyse_run(result: RunResult, run_dir: Path | None) -> dict:
@@ -125,12 +131,12 @@ def analyze(run_dir: str | Path, plots: bool = True) -> ClockPizzaResult:
     """
     run_dir = Path(run_dir)
     model = load_run(run_dir)
-    metrics = measure(model)
-    if "analysis_error" not in metrics:
+    metrics, clf = _measure(model)
+    if clf is not None:
         metrics.update(isolate_circles(model))
         metrics["report"] += "\n" + format_circles(metrics)
         if plots:
-            metrics["plots"] = _save_plots(model, run_dir, metrics["verdict"])
+            metrics["plots"] = _save_plots(model, clf, run_dir)
     atomic_write_json(run_dir / "analysis.json", _jsonable(metrics))
     if metrics.get("report"):
         atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
@@ -172,19 +178,19 @@ def format_circles(metrics: dict) -> str:
     return "\n".join(rows)
 
 
-def _save_plots(model: Transformer, run_dir: Path, verdict: str) -> list[str]:
-    """Embedding circles, correct-logit table and gradient similarities as PNGs; their names."""
+def _save_plots(model: Transformer, clf, run_dir: Path) -> list[str]:
+    """Embedding circles, correct-logit table and gradient similarities as PNGs; their names.
+
+    ``clf`` is the model's fitted ``ClockPizzaClassifier`` (its table and per-triple values)."""
     try:
-        from ..analysis.transformer import DistanceIrrelevance, GradientSymmetricity
         from ..analysis.transformer import plots as P
     except ImportError:   # matplotlib missing: the numbers are the result
         return []
     W_E = model.W_E.detach().double().cpu().numpy()[: model.cfg.p]
     figs = {"embedding_circles.png": P.plot_embedding_circles(W_E),
-            "logit_table.png": P.plot_logit_table(DistanceIrrelevance().fit(model).table_,
-                                                  title=f"correct logit ({verdict})"),
-            "gradient_symmetricity.png": P.plot_gradient_symmetricity(
-                GradientSymmetricity().fit(model).per_triple_)}
+            "logit_table.png": P.plot_logit_table(clf.logit_table_,
+                                                  title=f"correct logit ({clf.verdict_})"),
+            "gradient_symmetricity.png": P.plot_gradient_symmetricity(clf.per_triple_)}
     for name, fig in figs.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
@@ -211,11 +217,10 @@ def phase_table(rows: list[dict], bins=ALPHA_BINS) -> list[dict]:
         # α values come back as float32 (0.7 -> 0.69999999): bin with a
         # small tolerance so that 0.7 lands in 0.7-0.8, as the paper's bins mean.
         rs = [r for r in rows if lo - 1e-6 <= r.get("attn_rate", -1) < hi - 1e-6]
-        ok = [r for r in rs if r.get("val_acc", 0) == 1.0 and r.get("circularity", 0) >= 0.995
-              and "s_g" in r]
+        ok = _counted(rs)
         table.append({"alpha": f"{lo:.1f}-{min(hi, 1.0):.1f}", "n_runs": len(rs),
-                      "n_counted": len(ok), "frac_sg": _frac([r["s_g"] > 0.98 for r in ok]),
-                      "frac_q": _frac([r["q"] < 0.6 for r in ok]),
+                      "n_counted": len(ok), "frac_sg": _frac([r["s_g"] > SG_SYMMETRIC for r in ok]),
+                      "frac_q": _frac([r["q"] < Q_PIZZA for r in ok]),
                       "n_unsettled": sum(1 for r in ok if r.get("settled") is False)})
     return table
 
@@ -228,10 +233,9 @@ def transition_alpha(rows: list[dict], circular_only: bool = True) -> dict:
     """
     from ..analysis.transformer.plots import logistic_boundary
 
-    ok = [r for r in rows if r.get("val_acc", 0) == 1.0 and "s_g" in r
-          and (not circular_only or r.get("circularity", 0) >= 0.995)]
+    ok = _counted(rows, circular_only)
     out = {"n_runs": len(ok)}
-    for name, flag in (("s_g", lambda r: r["s_g"] > 0.98), ("q", lambda r: r["q"] < 0.6)):
+    for name, flag in (("s_g", lambda r: r["s_g"] > SG_SYMMETRIC), ("q", lambda r: r["q"] < Q_PIZZA)):
         labels = [int(flag(r)) for r in ok]
         if len(set(labels)) < 2:
             out[f"alpha_transition_{name}"] = None
@@ -239,6 +243,12 @@ def transition_alpha(rows: list[dict], circular_only: bool = True) -> dict:
         out[f"alpha_transition_{name}"] = logistic_boundary([r["attn_rate"] for r in ok],
                                                             labels)[2]
     return out
+
+
+def _counted(rows: list[dict], circular_only: bool = True) -> list[dict]:
+    """Measured runs at 100% validation accuracy (and circular, as the paper counts them)."""
+    return [r for r in rows if r.get("val_acc", 0) == 1.0 and "s_g" in r
+            and (not circular_only or r.get("circularity", 0) >= CIRCULAR)]
 
 
 def _frac(flags: list[bool]) -> float:

@@ -97,9 +97,10 @@ def _leaning(m: dict) -> str:
     s_g, q = m.get("s_g"), m.get("q")
     if s_g is None or q is None:
         return "-"
-    if q < 0.6 and s_g >= 0.98:
+    from ..analysis.transformer import Q_PIZZA, SG_SYMMETRIC
+    if q < Q_PIZZA and s_g >= SG_SYMMETRIC:
         return "Pizza-like"
-    if q >= 0.6 and s_g < 0.98:
+    if q >= Q_PIZZA and s_g < SG_SYMMETRIC:
         return "Clock-like"
     return "mixed"
 

@@ -65,7 +65,8 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     run_dir = Path(run_dir)
     conf = read_json(run_dir / "config.json")
     tcfg = TrainConfig.from_dict(conf["train"])
-    summary = read_json(run_dir / "metrics.json").get("summary", {})
+    metrics = read_json(run_dir / "metrics.json")
+    summary, hist = metrics.get("summary", {}), metrics.get("history", {})
     p = conf["model"]["p"]
     split = tcfg.split_seed if tcfg.split_seed is not None else conf["seed"]
     mask = split_mask(p, tcfg.train_frac, split).numpy()
@@ -77,7 +78,6 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
         from ..analysis.transformer import ProgressMeasures
     except ImportError as e:
         return GrokkingResult(run_dir, summary, error=f"analysis unavailable ({e})")
-    hist = read_json(run_dir / "metrics.json").get("history", {})
     curves = [{"step": s, "train_acc": a, "test_loss": v} for s, a, v in
               zip(hist.get("step", []), hist.get("train_acc", []), hist.get("val_loss", []))]
     pm = ProgressMeasures().fit(ckpts, np.flatnonzero(mask), np.flatnonzero(~mask), curves)

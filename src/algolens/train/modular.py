@@ -143,9 +143,9 @@ class _Stepper:
         self.tokens = tokens
         self.n_train = masks.sum(1).double()                          # [E]
         self.n_val = (~masks).sum(1).double()
-        counts = masks.sum(1)
         # every member's split has round(frac·p²) pairs, so train rows stack as [E, n]
-        small = bool((counts == counts[0]).all()) and counts[0] <= ROW_PATH_MAX_FRAC * masks.shape[1]
+        n = self.n_train
+        small = bool((n == n[0]).all()) and n[0] <= ROW_PATH_MAX_FRAC * masks.shape[1]
         self.train_rows = torch.stack([m.nonzero().flatten() for m in masks]) if small else None
 
     def _logits(self, rows: torch.Tensor | None) -> torch.Tensor:
@@ -160,25 +160,26 @@ class _Stepper:
 
         ``full=False`` computes only the train loss (when the split allows it).
         """
-        if not full and self.train_rows is not None:
-            rows = self.train_rows
-            logits = self._logits(rows)
-            logp = logits.double().log_softmax(-1)                    # float64, as the paper
-            labels = torch.gather(self.labels.expand(rows.shape[0], -1), 1, rows)
-            nll = -logp.gather(-1, labels[..., None])[..., 0]
+        rows = None if full else self.train_rows
+        logits = self._logits(rows)                                   # [E, p*p or n, p]
+        labels = self.labels.expand(logits.shape[0], -1) if rows is None else self.labels[rows]
+        logp = logits.double().log_softmax(-1)                        # float64, as the paper
+        nll = -logp.gather(-1, labels[..., None])[..., 0]
+        if rows is not None:
             return nll.sum(1) / self.n_train, None, None
-        logits = self._logits(None)                                   # [E, p*p, p]
-        logp = logits.double().log_softmax(-1)
-        nll = -logp.gather(-1, self.labels.expand(logits.shape[0], -1)[..., None])[..., 0]
         m = self.masks.double()
         train = (nll * m).sum(1) / self.n_train
         val = (nll.detach() * (1 - m)).sum(1) / self.n_val
         return train, val, logits.detach()
 
 
-def _save_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> None:
+def _save_checkpoints(dirs: list[Path], ens: TransformerEnsemble, step: int) -> None:
+    """Each member's weights at ``step`` to ``<dir>/checkpoints/step_NNNNNN.safetensors``."""
     from safetensors.torch import save
-    atomic_write_bytes(path, save({k: v.contiguous() for k, v in state.items()}))
+    for i, d in enumerate(dirs):
+        state = ens.member_state(i)
+        atomic_write_bytes(Path(d) / "checkpoints" / f"step_{step:06d}.safetensors",
+                           save({k: v.contiguous() for k, v in state.items()}))
 
 
 def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None = None,
@@ -213,9 +214,7 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     bar = _bar(tcfg.steps, progress)
     t0, updates = time.perf_counter(), 0
     if tcfg.checkpoint_every and checkpoint_dirs:   # the initialisation, for progress curves
-        for i, d in enumerate(checkpoint_dirs):
-            _save_checkpoint(Path(d) / "checkpoints" / "step_000000.safetensors",
-                             ens.member_state(i))
+        _save_checkpoints(checkpoint_dirs, ens, 0)
     for step in range(tcfg.steps):
         last = step == tcfg.steps - 1
         evaluate = step % tcfg.eval_every == 0 or last
@@ -235,9 +234,7 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
         updates += 1
         bar.update(1)
         if tcfg.checkpoint_every and checkpoint_dirs and updates % tcfg.checkpoint_every == 0:
-            for i, d in enumerate(checkpoint_dirs):
-                _save_checkpoint(Path(d) / "checkpoints" / f"step_{updates:06d}.safetensors",
-                                 ens.member_state(i))
+            _save_checkpoints(checkpoint_dirs, ens, updates)
     bar.close()
     seconds = time.perf_counter() - t0
     for i, r in enumerate(results):

@@ -2,7 +2,10 @@
 measures (plots live in ``.plots`` and import matplotlib only when used)."""
 
 from .clock_pizza import (
+    CIRCULAR,
+    Q_PIZZA,
     REFERENCE,
+    SG_SYMMETRIC,
     CircleIsolation,
     CircleResult,
     Circularity,
@@ -27,7 +30,10 @@ from .progress import (
 )
 
 __all__ = [
+    "CIRCULAR",
+    "Q_PIZZA",
     "REFERENCE",
+    "SG_SYMMETRIC",
     "CircleIsolation",
     "CircleResult",
     "Circularity",

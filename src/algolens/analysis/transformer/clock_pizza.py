@@ -164,6 +164,13 @@ def circle_score(v: np.ndarray) -> tuple[float, int]:
     return float(np.clip(power[k - 1], 0.0, 1.0)), min(k, p - k)
 
 
+# The paper's cuts (Zhong et al. 2023): Pizza if q < Q_PIZZA; Clock if s_g < SG_SYMMETRIC (and
+# q >= Q_PIZZA); only runs with circularity >= CIRCULAR count.
+Q_PIZZA = 0.6
+SG_SYMMETRIC = 0.98
+CIRCULAR = 0.995
+
+
 class Circularity:
     """c = mean circle score of the first ``n_pcs`` PCs of the centred embedding W_E[:p].
 
@@ -171,7 +178,7 @@ class Circularity:
     ``is_circular_`` (c ≥ ``threshold``, 0.995 in the paper).
     """
 
-    def __init__(self, n_pcs: int = 4, threshold: float = 0.995) -> None:
+    def __init__(self, n_pcs: int = 4, threshold: float = CIRCULAR) -> None:
         self.n_pcs = n_pcs
         self.threshold = threshold
 
@@ -330,8 +337,8 @@ def _circle_result(p: int, label: str, points: np.ndarray, logits: np.ndarray) -
 # --------------------------------------------------------------------------- verdict
 
 
-def classify(s_g: float, q: float, circularity: float, q_threshold: float = 0.6,
-             sg_threshold: float = 0.98, circ_threshold: float = 0.995) -> str:
+def classify(s_g: float, q: float, circularity: float, q_threshold: float = Q_PIZZA,
+             sg_threshold: float = SG_SYMMETRIC, circ_threshold: float = CIRCULAR) -> str:
     """The spec's rule: non-circular if c < 0.995; else Pizza if q < 0.6; Clock if s_g < 0.98
     (and q ≥ 0.6); "hybrid" when q ≥ 0.6 but s_g ≥ 0.98 (the two signals disagree)."""
     if not circularity >= circ_threshold:
@@ -347,11 +354,13 @@ class ClockPizzaClassifier:
     """Verdict in {"Pizza", "Clock", "non-circular", "hybrid"} plus every number behind it.
 
     Attributes: ``verdict_``, ``metrics_`` (s_g, q, q_max_incorrect, circularity, per-PC
-    circularity and frequencies), ``notes_`` (signals that disagree with the verdict).
+    circularity and frequencies), ``notes_`` (signals that disagree with the verdict), and for
+    plots ``per_triple_`` (gradient cosine per triple) and ``logit_table_`` (correct logit, rows
+    a+b, columns a−b).
     """
 
-    def __init__(self, n_triples: int = 100, seed: int = 42, q_threshold: float = 0.6,
-                 sg_threshold: float = 0.98, circ_threshold: float = 0.995) -> None:
+    def __init__(self, n_triples: int = 100, seed: int = 42, q_threshold: float = Q_PIZZA,
+                 sg_threshold: float = SG_SYMMETRIC, circ_threshold: float = CIRCULAR) -> None:
         self.n_triples = n_triples
         self.seed = seed
         self.q_threshold = q_threshold
@@ -362,9 +371,11 @@ class ClockPizzaClassifier:
         sg = GradientSymmetricity(self.n_triples, self.seed).fit(model)
         circ = Circularity(threshold=self.circ_threshold).fit(model)
         logits = all_logits(model)
+        self.per_triple_ = sg.per_triple_
+        self.logit_table_ = logit_table(logits, "correct")
         self.metrics_ = {
             "s_g": sg.symmetricity_,
-            "q": distance_irrelevance(logit_table(logits, "correct")),
+            "q": distance_irrelevance(self.logit_table_),
             "q_max_incorrect": distance_irrelevance(logit_table(logits, "max_incorrect")),
             "circularity": circ.circularity_,
             "circularity_per_pc": circ.per_pc_.tolist(),
