@@ -117,8 +117,8 @@ class _Data:
     val: TaskData          # held-out batch: the stopping rule
     confirm: TaskData      # 20,000 fresh sequences: confirms a member that stopped
     test: TaskData         # 10,000 other fresh sequences: the reported accuracy
-    task: SequenceTask | None = None
-    seed: int = 0
+    task: SequenceTask     # with ``seed``: makes ``fresh`` sets on demand
+    seed: int
 
     def fresh(self) -> TaskData:
         """Yet another 10,000 fresh sequences, for a score after ``test`` was used to polish."""
@@ -152,7 +152,7 @@ def search(task: SequenceTask | str, *, budget_seconds: float = 120, seed: int =
         if run_dir is not None and not isinstance(e, KeyboardInterrupt):
             runs.finish_run(out, run_dir, "failed", reason=f"{type(e).__name__}: {e}")
         raise
-    return _finish(task, found, data, tried, run_dir, out, time.monotonic() - t0)
+    return _finish(task, found, tried, run_dir, out, time.monotonic() - t0)
 
 
 def _open_run(task: SequenceTask, out: str | Path | None, resume: bool) -> Path | None:
@@ -196,7 +196,7 @@ def _hopeless(cand: Candidate, tried: list[dict]) -> bool:
     time is better spent on the encoding that works."""
     best: dict[str, float] = {}
     for row in tried:
-        if row.get("key", "").split(";")[1] != "f=1":          # nonlinear rows only
+        if row["key"].split(";")[1] != "f=1":                  # nonlinear rows only
             best[row["encoding"]] = max(best.get(row["encoding"], 0.0), row["val_acc"])
     others = [v for enc, v in best.items() if enc != cand.encoding]
     return (cand.f_depth > 1 and cand.encoding in best and best[cand.encoding] < 0.5
@@ -220,6 +220,11 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     init = _linear_start(data.train, cfg) if cand.f_depth == 1 else _masked_start(sizes, masks)
     kw = {"callback": cb, "eval_every": 100, "batch": cand.batch, "deadline": deadline,
           "after_backward": lambda model: mask_grads(model, masks)}
+
+    def polish(model, val: TaskData):     # more steps at a lower rate, checked on ``val``
+        return train_ensemble(task, cfg, cand.n_models, train=data.train, val=val,
+                              max_steps=1000, lr=1e-3, seed=seed, init=_copy_from(model),
+                              time_budget=_time_slice(deadline), **kw)
     try:
         res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.val,
                              max_steps=cand.max_steps, seed=seed, init=init,
@@ -227,9 +232,7 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
                              stop_rule=_prefer_small(sizes), **kw)
         steps, seconds = res.steps, res.seconds
         if res.solved and _confirm(res, data, sizes)[1] < 1.0 and time.monotonic() < deadline:
-            res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.confirm,
-                                 max_steps=1000, lr=1e-3, seed=seed, init=_copy_from(res.model),
-                                 time_budget=_time_slice(deadline), **kw)
+            res = polish(res.model, data.confirm)
             steps, seconds = steps + res.steps, seconds + res.seconds
     except TrainingDiverged as e:
         row.update(steps=0, seconds=0.0, val_acc=0.0, test_acc=0.0, status="diverged",
@@ -240,9 +243,7 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     acc = float(sequence_accuracy(net.core, data.test)[0])
     if confirmed >= 1.0 and 0.999 <= acc < 1.0 and time.monotonic() < deadline:
         # a rare miss on the test set: polish against it, then score on a brand-new set
-        res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.test,
-                             max_steps=1000, lr=1e-3, seed=seed, init=_copy_from(res.model),
-                             time_budget=_time_slice(deadline), **kw)
+        res = polish(res.model, data.test)
         steps, seconds = steps + res.steps, seconds + res.seconds
         best = int(torch.argmax(torch.tensor(res.val_accuracy)))
         net = shrink(res.model.member(best), sizes[best])
@@ -310,7 +311,7 @@ def _time_slice(deadline: float, n_left: int = 1) -> float:
     return max(left / min(3, max(1, n_left)), min(left, 10.0))
 
 
-def _finish(task, found, data, tried, run_dir, out, seconds) -> SearchResult:
+def _finish(task, found, tried, run_dir, out, seconds) -> SearchResult:
     if found is None:
         diverged = [row["reason"] for row in tried if row.get("status") == "diverged"]
         reason = (f"every architecture tried diverged (NaN/inf loss); first: {diverged[0]}"

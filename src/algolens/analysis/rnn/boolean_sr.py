@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import Const, Expr, Op, Var, evaluate, size, variables
+from .expr import Const, Expr, Op, Var, evaluate, size, sum_of, variables
 
 
 def _from_pyeda(f, names: list[str]) -> Expr:
@@ -72,9 +72,7 @@ def compact_boolean(e: Expr, max_vars: int = 6, max_size: int = 6, time_limit: f
     target = np.broadcast_to(evaluate(e, env), (len(grid),))
     parity = grid.sum(1) % 2
     if np.array_equal(target, parity) or np.array_equal(target, 1 - parity):
-        total = Var(names[0])                     # the readable parity form, (a + b + c) % 2
-        for n in names[1:]:
-            total = Op("+", (total, Var(n)))
+        total = sum_of(names)                     # the readable parity form, (a + b + c) % 2
         if not np.array_equal(target, parity):
             total = Op("+", (total, Const(1)))
         return Op("%", (total, Const(2)))

@@ -114,6 +114,14 @@ _NUMPY = {
 }
 
 
+def sum_of(names) -> Expr:
+    """``a + b + c`` (left-associative) over the variables ``names`` (at least one)."""
+    e: Expr = Var(names[0])
+    for n in names[1:]:
+        e = Op("+", (e, Var(n)))
+    return e
+
+
 # ------------------------------------------------------------------ constant folding
 _FOLDABLE = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^", "abs",
              "neg", "not")

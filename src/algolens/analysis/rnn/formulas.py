@@ -129,14 +129,14 @@ def access_labels(m: MealyMachine, groups: np.ndarray | None = None, limit: int 
     lab = np.full(n_g, -1, dtype=np.int64)
     lab[g[m.initial]] = 0
     for v in range(1, limit):
-        s, digits = m.initial, []
-        while v:
-            v, d = divmod(v, S)
+        s, digits, w = m.initial, [], v
+        while w:
+            w, d = divmod(w, S)
             digits.append(d)
         for d in reversed(digits):
             s = int(m.next[s, d])
         if lab[g[s]] < 0:
-            lab[g[s]] = sum(d * S ** i for i, d in enumerate(digits))
+            lab[g[s]] = v
         if (lab >= 0).all():
             return lab[g]
     return None
@@ -247,8 +247,7 @@ class FormulaSearch:
         n_sym = len(m.symbols) if task.n_channels == 1 else 0    # a pair alphabet's size is noise
         consts = sorted({0, 1, 2, n_sym, max(np.abs(m.symbols).max(), 1)} |
                         {len(ch) for ch in task.channels} |
-                        {len(set(L[:, i].tolist())) for i in range(L.shape[1])} - {0, 1}
-                        - ({0} if n_sym == 0 else set()))
+                        {len(set(L[:, i].tolist())) for i in range(L.shape[1])})
         sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
                        time_limit=self.time_limit).fit(env, targets)
         if any(e is None for e in sr.formulas_.values()):

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...tasks.spec import SequenceTask
 from .adapter import RNNAdapter, network_outputs
-from .expr import Expr, Op, Var, evaluate, size, variables
+from .expr import Expr, Op, Var, evaluate, render, size, variables
 from .integer_sr import IntegerSR
 
 
@@ -117,7 +117,7 @@ class CountFormulas:
         self.fidelity_, self.fidelity_2x_ = best[1], best[2]
         self.model_ = best[0] if best[1] >= self.min_fidelity else None
         self.report_ = (f"order-invariant on permuted pairs ({self.invariance_:.1%} at <= L, "
-                        f"{self.invariance_2x_:.1%} at 2L); y = {_show(best[0])} agrees "
+                        f"{self.invariance_2x_:.1%} at 2L); y = {render(best[0].output)} agrees "
                         f"with the network on {best[1]:.1%} (2x length {best[2]:.1%}); "
                         f"{len(self.candidates_)} candidate(s)")
         return self
@@ -174,8 +174,3 @@ def _prune(m: CountModel) -> CountModel:
     keep = [i for i, v in enumerate(m.counts) if v in used]
     return CountModel(m.input, tuple(m.symbols[i] for i in keep),
                       tuple(m.counts[i] for i in keep), m.output)
-
-
-def _show(m: CountModel) -> str:
-    from .expr import render
-    return render(m.output)

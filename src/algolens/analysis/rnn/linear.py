@@ -119,9 +119,10 @@ class IntegerRecurrence:
                                                          range(self.max_q + 1))
                   if p + q < task.length and p + q <= self.max_order]
         orders.sort(key=lambda pq: (pq[0] + pq[1], pq[0]))
-        residual_free = _any_exact(xs3, ys, orders)
-        if not residual_free:
-            orders = []
+        if not _any_exact(xs3, ys, orders):
+            self.report_ = ("no integer recurrence: the least-squares fit leaves a residual "
+                            f"> 0.25 at every maximal order (p <= {self.max_p}, q <= {self.max_q})")
+            return self
         for p, q in orders:
             rec = fit_recurrence(xs3, ys, p, q)
             fid = float((rec.run(xs3) == ys).all(axis=(1, 2)).mean())
@@ -130,10 +131,6 @@ class IntegerRecurrence:
                 self.recurrence_, self.fidelity_ = rec, fid
                 break
             self.fidelity_ = max(self.fidelity_, fid)
-        if self.recurrence_ is None and not residual_free:
-            self.report_ = ("no integer recurrence: the least-squares fit leaves a residual "
-                            f"> 0.25 at every maximal order (p <= {self.max_p}, q <= {self.max_q})")
-            return self
         if self.recurrence_ is None:
             self.report_ = (f"no integer recurrence with p <= {self.max_p}, q <= {self.max_q} "
                             f"reproduces the network (best fidelity {self.fidelity_:.3f})")

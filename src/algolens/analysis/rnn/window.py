@@ -32,7 +32,7 @@ import torch
 from ...tasks.spec import SequenceTask
 from .adapter import RNNAdapter, rollout
 from .boolean_sr import compact_boolean, espresso_formulas
-from .expr import Const, Expr, Op, Var, evaluate, variables
+from .expr import Const, Expr, Op, Var, evaluate, sum_of, variables
 from .formulas import StateFormulas, input_names
 from .integer_sr import IntegerSR
 
@@ -104,7 +104,7 @@ class WindowFormulas:
         T, m = task.length, self.n // 2
         a = task.sample(m, rng, T)
         b = task.sample(m, rng, T)
-        b[:, T - k:] = a[:, T - k:] if k else b[:, T - k:]
+        b[:, T - k:] = a[:, T - k:]                # k = 0: empty slices, nothing shared
         (Ha, Ya), (Hb, Yb) = (rollout(net, z) for z in (a, b))
         Ha, Hb = Ha.double().numpy(), Hb.double().numpy()
         scale = float(np.sqrt((Ha ** 2).sum(-1).mean())) + 1e-9
@@ -160,10 +160,7 @@ class WindowFormulas:
                 s = sum(dom[v] for v in sub)
                 for m in range(2, 11):
                     if np.array_equal(s % m, target):
-                        e: Expr = Var(sub[0])
-                        for v in sub[1:]:
-                            e = Op("+", (e, Var(v)))
-                        return Op("%", (e, Const(m)))
+                        return Op("%", (sum_of(sub), Const(m)))
         return None
 
     @staticmethod
