@@ -164,3 +164,19 @@ def test_interrupted_run_dir_says_so(tmp_path) -> None:
         load_run(d)
     with pytest.raises(FileNotFoundError, match="check the path"):
         load_run(tmp_path / "nowhere")
+
+
+def test_corrupt_or_mismatched_weights_are_a_clear_error(tmp_path) -> None:
+    [r] = train_ensemble(CFG, [0], None, replace(FAST, steps=5), progress=False)
+    d = save_run(tmp_path / "run", r)
+    w = d / "weights.safetensors"
+    good = w.read_bytes()
+    w.write_bytes(good[:200])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_run(d)
+    w.write_bytes(good)
+    conf = json.loads((d / "config.json").read_text())
+    conf["model"]["p"] = 11
+    (d / "config.json").write_text(json.dumps(conf))
+    with pytest.raises(ValueError, match="different networks"):
+        load_run(d)

@@ -24,6 +24,7 @@ from ..train.modular import (
     TrainConfig,
     list_checkpoints,
     load_run,
+    load_weights,
     save_run,
     train_ensemble,
 )
@@ -75,10 +76,7 @@ def analyse_run(result: RunResult, run_dir: Path | None) -> dict:
     m.pop("report", None)
     mid = _halfway_checkpoint(run_dir, result.steps_done)
     if mid is not None and "analysis_error" not in m:
-        from safetensors.torch import load_file   # config.json is not written yet: use ours
-        early_net = Transformer(result.config, seed=None)
-        early_net.load_state_dict(load_file(str(mid)))
-        early = measure(early_net)
+        early = measure(load_weights(result.config, mid))   # config.json is not written yet
         m["verdict_halfway"] = early["verdict"]
         m["settled"] = early["verdict"] == m["verdict"]
     return m

@@ -58,8 +58,16 @@ def load_checkpoint(run_dir: str | Path) -> tuple[MIPSRNN, dict[str, Any]]:
         raise ValueError(f"{cfg_path}: the model config is invalid ({e}); the file is corrupt "
                          "or from another version") from e
     net = MIPSRNN(cfg)
-    _fill(net, _read_tensors(w_path), w_path)
+    load_weights_into(net, w_path, net.cfg.describe())
     return net.eval(), meta
+
+
+def load_weights_into(net: torch.nn.Module, path: Path, describe: str) -> torch.nn.Module:
+    """Fill ``net``'s parameters from the safetensors file ``path``, checking that the file
+    reads, that names and shapes match ``net`` (built from the config, ``describe``d in
+    messages) and that every tensor is finite. Any problem is a ``ValueError`` with the fix."""
+    _fill(net, _read_tensors(path), path, describe)
+    return net
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -70,7 +78,8 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
                          "or corrupt: delete the run directory and train again") from e
 
 
-def _fill(net: MIPSRNN, tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _fill(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path,
+          describe: str) -> None:
     """Copy ``tensors`` into ``net``, checking names, shapes, dtypes and finiteness."""
     params = dict(net.named_parameters())
     missing = sorted(set(params) - set(tensors))
@@ -82,7 +91,7 @@ def _fill(net: MIPSRNN, tensors: dict[str, torch.Tensor], path: Path) -> None:
         t = tensors[name]
         if tuple(t.shape) != tuple(p.shape):
             raise ValueError(f"{path}: tensor {name} has shape {tuple(t.shape)} but the config "
-                             f"({net.cfg.describe()}) needs {tuple(p.shape)}; config.json and "
+                             f"({describe}) needs {tuple(p.shape)}; config.json and "
                              "weights come from different networks")
         if not t.is_floating_point() or not torch.isfinite(t).all():
             raise ValueError(f"{path}: tensor {name} is not finite floating point data")

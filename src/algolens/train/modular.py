@@ -333,20 +333,26 @@ def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None 
 
 
 def load_run(run_dir: str | Path, checkpoint: str | None = None) -> Transformer:
-    """Load a run directory's model (final weights, or ``checkpoints/<checkpoint>``)."""
-    from safetensors.torch import load_file
+    """Load a run directory's model (final weights, or ``checkpoints/<checkpoint>``).
+
+    Corrupt or mismatched weights raise ``ValueError`` naming the file and the fix."""
     run_dir = Path(run_dir)
     conf = read_json(run_dir / "config.json")
     if "model" not in conf:
         raise ValueError(f"{run_dir / 'config.json'} is not a transformer run config "
                          "(no 'model' key); pass a runs/clock_pizza/<id> or runs/grokking/<id> dir")
-    net = Transformer(TransformerConfig.from_dict(conf["model"]), seed=None)
     path = run_dir / "weights.safetensors" if checkpoint is None else \
         run_dir / "checkpoints" / checkpoint
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; did the run finish?")
-    net.load_state_dict(load_file(str(path)))
-    return net
+    return load_weights(TransformerConfig.from_dict(conf["model"]), path)
+
+
+def load_weights(cfg: TransformerConfig, path: str | Path) -> Transformer:
+    """A ``Transformer`` of shape ``cfg`` with the weights of the safetensors file ``path``."""
+    from .checkpoint import load_weights_into
+    net = Transformer(cfg, seed=None)
+    return load_weights_into(net, Path(path), str(cfg.to_dict()))
 
 
 def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:

@@ -20,8 +20,10 @@ from ..models.rnn import RNNConfig, RNNEnsemble
 from ..tasks.spec import SequenceTask
 
 
-class TrainingDiverged(RuntimeError):
-    """Every member's loss became NaN or infinite; the message says when and what to try."""
+class TrainingDiverged(ValueError):
+    """Every member's loss became NaN or infinite; the message says when and what to try.
+
+    A ``ValueError`` so that the CLI prints it as ``error: ...`` (bad settings, not a bug)."""
 
 
 @dataclass
