@@ -30,7 +30,9 @@ def test_round_trip_is_bit_exact(tmp_path, name):
     save_checkpoint(net, tmp_path, {"task": "demo"})
     back, meta = load_checkpoint(tmp_path)
     assert meta["task"] == "demo" and back.cfg == cfg
-    assert torch.equal(net(x), back(x))
+    torch.testing.assert_close(back(x), net(x), rtol=1e-6, atol=1e-6)
+    for (n, p), q in zip(net.named_parameters(), back.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=0, msg=n)     # weights: copied bits
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 

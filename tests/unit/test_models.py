@@ -57,10 +57,11 @@ def test_member_gives_exactly_member_outputs(x2) -> None:
         net = ens.member(i)
         yi, ci = net.run_with_cache(x2)
         k = i % 3
-        torch.testing.assert_close(yi, y[k], rtol=0, atol=0)
-        torch.testing.assert_close(ci["hook_h"], cache["hook_h"][k], rtol=0, atol=0)
+        # batched ensemble vs single member: two float32 paths, equal up to rounding
+        torch.testing.assert_close(yi, y[k], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(ci["hook_h"], cache["hook_h"][k], rtol=1e-5, atol=1e-6)
     # members differ from each other (so the test above can fail)
-    assert not torch.equal(y[0], y[1])
+    assert (y[0] - y[1]).abs().max() > 1e-6
     # a copy: changing the member leaves the ensemble alone
     with torch.no_grad():
         ens.member(0).core.f0_b.add_(1.0)
@@ -200,4 +201,4 @@ def test_config_round_trip_and_describe() -> None:
 def test_seed_makes_weights_reproducible() -> None:
     a, b = MIPSRNN(DEEP, seed=5), MIPSRNN(DEEP, seed=5)
     for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        assert torch.equal(p, q), n
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)   # same seed: the same draws

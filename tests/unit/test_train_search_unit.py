@@ -68,7 +68,8 @@ def test_search_linear_task_saves_a_loadable_run(tmp_path):
     assert r.solved and r.accuracy == 1.0 and r.config.hidden == 2 and r.config.is_linear
     net, meta = load_run(r.run_dir)
     x = torch.randint(0, 100, (32, 10))
-    assert torch.equal(net(x), r.network(x)) and meta["accuracy"] == 1.0
+    torch.testing.assert_close(net(x), r.network(x), rtol=1e-6, atol=1e-6)
+    assert meta["accuracy"] == 1.0
     assert find_run("Sum_Last2", tmp_path) == r.run_dir.resolve()
     with sqlite3.connect(tmp_path / "index.db") as con:
         status, hidden = con.execute("SELECT status, hidden FROM runs").fetchone()

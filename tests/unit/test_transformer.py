@@ -45,7 +45,9 @@ def test_last_only_equals_full(kw, alpha) -> None:
     assert full.shape == (cfg.p ** 2, cfg.n_ctx, cfg.p)
     last = net(tokens, last_only=True)
     assert last.shape == (cfg.p ** 2, cfg.p)
-    assert torch.equal(full[:, -1], last)
+    # Two float32 computation paths (full sequence vs last position only): equal up to rounding,
+    # which depends on the CPU's kernels (AVX2 vs AVX-512), so compare with a stated tolerance.
+    torch.testing.assert_close(last, full[:, -1], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kw", CASES.values(), ids=CASES.keys())
@@ -126,8 +128,9 @@ def test_ensemble_member_starts_like_single_model_with_same_seed() -> None:
     single = Transformer(cfg, seed=9)
     member = ens.member(1)
     for name, p in single.named_parameters():
-        assert torch.equal(p, member.get_parameter(name)), name
-    assert not torch.equal(ens.member(0).W_E, member.W_E)
+        # same seed, same generator, same copy: the initial weights are identical numbers
+        torch.testing.assert_close(p, member.get_parameter(name), rtol=0, atol=0, msg=name)
+    assert (ens.member(0).W_E - member.W_E).abs().max() > 1e-3
 
 
 def test_hooks_names_shapes_and_alpha_mixing() -> None:
