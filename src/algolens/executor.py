@@ -51,6 +51,7 @@ import sys
 import tempfile
 import traceback
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,12 +225,34 @@ def _in_process(fn, items, sources, on_fail) -> Iterator[tuple[str, Any]]:
 
 
 def _pool(fn, items, sources, on_fail, jobs: int, start_method: str) -> Iterator[tuple[str, Any]]:
-    """A process pool of fresh (spawned) workers; a dead worker fails the items it held."""
-    pool = cf.ProcessPoolExecutor(min(jobs, len(items)), mp_context=mp.get_context(start_method))
+    """A process pool of fresh (spawned) workers.
+
+    A worker that dies (segfault, out of memory, ``os._exit``) breaks the whole pool and every
+    unfinished item with it; those items are then run again one at a time, each in its own
+    fresh process, so only the item that kills its worker is recorded as failed.
+    """
+    ctx = mp.get_context(start_method)
+    broken = []
+    for item, result, error in _pool_round(fn, items, sources, jobs, ctx):
+        if isinstance(error, BrokenProcessPool):
+            broken.append(item)
+        else:
+            yield item[0], result if error is None else on_fail(item[0], _reason(error))
+    for item in broken:
+        for _, result, error in _pool_round(fn, [item], sources, 1, ctx):
+            yield item[0], result if error is None else on_fail(item[0], _reason(error))
+
+
+def _pool_round(fn, items, sources, jobs: int, ctx) -> Iterator[tuple[tuple, Any, Any]]:
+    """One pool over ``items``; yields (item, result, None) or (item, None, the exception)."""
+    pool = cf.ProcessPoolExecutor(min(jobs, len(items)), mp_context=ctx)
     try:
-        futs = {pool.submit(_call, fn, payload, sources): item_id for item_id, payload in items}
+        futs = {pool.submit(_call, fn, item[1], sources): item for item in items}
         for f in cf.as_completed(futs):
-            yield futs[f], _outcome(f, futs[f], on_fail)
+            try:
+                yield futs[f], f.result(), None
+            except Exception as e:  # noqa: BLE001 - recorded per item, the sweep goes on
+                yield futs[f], None, e
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

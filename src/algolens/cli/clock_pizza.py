@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import click
 
-from .common import echo_json, json_option
+from .common import echo_json, executor_options, json_option
 
 
 def _floats(spec: str) -> list[float]:
@@ -151,9 +151,7 @@ def cp_analyze(run_dir, as_json) -> None:
 @click.option("--seeds", default="0-9", show_default=True, help="'0-9' or '0,3,7'.")
 @click.option("--widths", default=None, help="Several d_model values, '64,128' (default: --width).")
 @_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
-@click.option("--jobs", default=1, show_default=True, help="Local worker processes.")
-@click.option("--executor", default="local", show_default=True,
-              help="'local' or 'dask://host:port' (pip install algolens[dist]).")
+@executor_options
 @click.option("--batch", default=0, show_default=True,
               help="Runs per batched ensemble (same width; any α and seed). 0: auto = 1 on "
                    "CPU (measured: at d=128 a batch is memory-bound, no faster per model), "

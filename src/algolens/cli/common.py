@@ -20,6 +20,23 @@ def task_file_option(fn: Callable) -> Callable:
     )(fn)
 
 
+def executor_options(fn: Callable) -> Callable:
+    """``--jobs N`` and ``--executor local|dask://HOST:PORT`` (checked before any work starts)."""
+    from ..executor import EXECUTOR_HELP, parse_executor
+
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        try:
+            parse_executor(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        return value
+
+    fn = click.option("--executor", default="local", show_default=True, callback=check,
+                      help=f"Where runs execute: {EXECUTOR_HELP}.")(fn)
+    return click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+                        help="Local worker processes (with --executor local).")(fn)
+
+
 def json_option(fn: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True,
                         help="Print one JSON object instead of text.")(fn)

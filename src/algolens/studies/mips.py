@@ -16,7 +16,6 @@ network and verify the program. ``network=`` accepts any torch RNN with the adap
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,40 +291,81 @@ def _write(res: MIPSResult, out: str | Path) -> None:
 
 
 # ---------------------------------------------------------------------- benchmark
+def task_fingerprint(task: SequenceTask) -> str:
+    """A hash of what defines a task: its name, alphabet, length and the reference's outputs on
+    fixed inputs -- so an edited task file is a different point, not a finished one."""
+    import hashlib
+
+    xs = task.sample(64, rng=20_240_601)
+    ys = task.targets(xs)
+    h = hashlib.sha256(repr((task.name, task.channels, task.length, task.output_dim)).encode())
+    h.update(xs.tobytes())
+    h.update(ys.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _point(task: SequenceTask, budget_seconds: float, seed: int) -> dict:
+    """What makes two benchmark results of a task the same result."""
+    return {"fingerprint": task_fingerprint(task), "seed": int(seed),
+            "budget_seconds": float(budget_seconds)}
+
+
 def _run_one(args: tuple) -> dict:
+    """The executor's unit of work: one task, one torch thread (restored afterwards)."""
     name, budget, out, seed = args
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         return run(name, budget_seconds=budget, out=out, seed=seed).to_dict()
-    except Exception as e:     # one broken task must not stop the benchmark
-        return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
-                "accuracy_2x": None, "failed_pass": "run", "reason": f"{type(e).__name__}: {e}"}
+    finally:
+        torch.set_num_threads(before)
+
+
+def _crashed(name: str, reason: str) -> dict:
+    """The record of a task whose run raised: one broken task must not stop the benchmark."""
+    return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
+            "accuracy_2x": None, "failed_pass": "run", "reason": reason}
+
+
+def finished_record(folder: str | Path, task: str, point: dict) -> dict | None:
+    """The stored benchmark record of ``task`` in ``folder`` if it was run for the same point
+    (task definition, seed, budget) and did not crash, else None."""
+    rec = _stored_records(Path(folder)).get(task)
+    if rec is None or rec.get("point") != point or rec.get("failed_pass") == "run":
+        return None
+    return rec
 
 
 def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float = 300.0,
-            out: str | Path = "runs", seed: int = 0, progress: bool = True) -> list[dict]:
-    """Run the benchmark (default: the 62 tasks), ``jobs`` processes; returns JSON records."""
-    from tqdm import tqdm
+            out: str | Path = "runs", seed: int = 0, progress: bool = True,
+            executor: str = "local", task_files=(), resume: bool = True) -> list[dict]:
+    """Run the benchmark (default: the 62 tasks) on ``executor`` (``"local"`` with ``jobs``
+    processes, or ``"dask://host:port"``); return one JSON record per task, in ``names`` order.
 
+    Records merge by task name into ``out/mips/benchmark.{json,md}`` as each task finishes; with
+    ``resume`` a task already recorded there for the same definition, seed and budget is not
+    run again. ``task_files`` (paths or ``TaskSource``) travel to every worker as source text.
+    """
+    from ..executor import TaskSource, run_items
     from ..tasks import benchmark_names
-    names = names or benchmark_names()
-    for n in names:
-        get_task(n)                                      # fail fast on a typo
-    args = [(n, budget_seconds, str(out), seed) for n in names]
-    bar = tqdm(total=len(args), desc="mips", file=sys.stderr, disable=not progress)
-    results = []
-    if jobs <= 1:
-        for a in args:
-            results.append(_run_one(a))
-            bar.update()
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(jobs) as ex:
-            for r in ex.map(_run_one, args):
-                results.append(r)
-                bar.update()
-    bar.close()
-    return results
+
+    if names is not None and not names:
+        raise ValueError("no task names given; pass --tasks NAME[,NAME...] or leave it out for "
+                         "all 62 benchmark tasks")
+    if not budget_seconds > 0:
+        raise ValueError(f"--budget-seconds must be > 0, got {budget_seconds}")
+    names = list(dict.fromkeys(names or benchmark_names()))
+    points = {n: _point(get_task(n), budget_seconds, seed) for n in names}  # fails fast on typos
+    folder = Path(out) / "mips"
+    results = {n: r for n in names
+               if resume and (r := finished_record(folder, n, points[n])) is not None}
+    todo = [(n, (n, budget_seconds, str(out), seed)) for n in names if n not in results]
+    sources = tuple(f if isinstance(f, TaskSource) else TaskSource.read(f) for f in task_files)
+    for name, rec in run_items(_run_one, todo, executor, jobs, task_sources=sources,
+                               failed=_crashed, progress=progress, desc="mips", unit="task"):
+        results[name] = {**rec, "point": points[name]}
+        write_benchmark([results[name]], folder)
+    return [results[n] for n in names]
 
 
 def benchmark_markdown(results: list[dict]) -> str:
@@ -350,8 +390,32 @@ def benchmark_markdown(results: list[dict]) -> str:
 
 
 def write_benchmark(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
+    """Merge ``results`` by task name into ``folder/benchmark.json`` and rewrite the Markdown
+    table from every record there (benchmark order, then user tasks by name)."""
     from ..io import atomic_write_json, atomic_write_text
     folder = Path(folder)
-    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(results) + "\n")
-    js = atomic_write_json(folder / "benchmark.json", results)
+    merged = {**_stored_records(folder), **{r["task"]: r for r in results}}
+    rows = [merged[n] for n in _table_order(merged)]
+    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(rows) + "\n")
+    js = atomic_write_json(folder / "benchmark.json", rows)
     return md, js
+
+
+def _stored_records(folder: Path) -> dict[str, dict]:
+    """{task: record} from ``folder/benchmark.json`` (empty if absent or unreadable)."""
+    from ..io import read_json
+    path = folder / "benchmark.json"
+    if not path.is_file():
+        return {}
+    try:
+        rows = read_json(path)
+    except ValueError:
+        return {}
+    return {r["task"]: r for r in rows if isinstance(r, dict) and "task" in r} \
+        if isinstance(rows, list) else {}
+
+
+def _table_order(records: dict[str, dict]) -> list[str]:
+    from ..tasks import benchmark_names
+    bench = [n for n in benchmark_names() if n in records]
+    return bench + sorted(set(records) - set(bench))
