@@ -97,3 +97,19 @@ def test_process_pool_matches_in_process(tmp_path) -> None:
     pooled = run_sweep(pts, tmp_path, jobs=2, batch=1, progress=False)
     for rid in local:
         assert abs(local[rid]["train_loss"] - pooled[rid]["train_loss"]) < 1e-6
+
+
+def test_partial_sweeps_merge_into_sweep_json(tmp_path) -> None:
+    """A sweep over a subset adds to sweep.json; it never drops the runs of earlier sweeps."""
+    first = run_sweep(grid([0.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
+    second = run_sweep(grid([1.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
+    stored = json.loads((tmp_path / "sweep.json").read_text())["runs"]
+    assert stored.keys() == first.keys() | second.keys() and len(stored) == 2
+
+
+def test_crashed_group_is_a_failed_row(tmp_path) -> None:
+    bad = replace(grid([0.0], [0], [16], CFG, TRAIN)[0], seed=-1)    # torch rejects the seed
+    ok = grid([1.0], [0], [16], CFG, TRAIN)[0]
+    rows = run_sweep([bad, ok], tmp_path, batch=1, progress=False)
+    assert rows[ok.run_id]["status"] == "ok"
+    assert rows[bad.run_id]["status"] == "failed" and rows[bad.run_id]["reason"]
