@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 import click
@@ -38,11 +40,22 @@ def main() -> None:
     """
 
 
-def _register_all() -> None:
-    from . import clock_pizza, demo, mips, tasks_cmd, train_cmd  # noqa: F401  (each adds commands)
+def register_commands(group: click.Group, package: str = __name__) -> list[str]:
+    """Add the commands of every ``<package>.<module>`` that defines ``register(group)``.
 
-    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo):
-        mod.register(main)
+    Modules are found with ``pkgutil`` (no hand-kept list): a new study's commands are one new
+    module in ``algolens.cli``. Returns the names of the modules that registered.
+    """
+    pkg = importlib.import_module(package)
+    done = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        if callable(getattr(module, "register", None)):
+            module.register(group)
+            done.append(info.name)
+    return done
 
 
-_register_all()
+register_commands(main)

@@ -29,7 +29,11 @@ from ..train.modular import (
     train_ensemble,
 )
 
+from .registry import Study
+
 DEFAULT_ROOT = Path("runs/clock_pizza")
+STUDY = Study("clock_pizza", "Clock vs Pizza: which algorithm a modular-addition transformer "
+              "learns (Zhong et al. 2023)", load_run=load_run)
 ALPHA_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6),
               (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0001)]
 

@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .registry import Study
+
+STUDY = Study("demo", "The quick tour: MIPS programs and a Clock and a Pizza in one HTML report")
 DEMO_TASKS = ("Parity_Last3", "Sum_Last3", "Add_Mod_3", "Binary_Addition", "Newton_Gravity")
 
 

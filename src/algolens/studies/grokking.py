@@ -23,7 +23,11 @@ from ..train.modular import (
     train_ensemble,
 )
 
+from .registry import Study
+
 DEFAULT_ROOT = Path("runs/grokking")
+STUDY = Study("grokking", "Grokking progress measures of modular addition (Nanda et al. 2023)",
+              load_run=load_run)
 NANDA_MODEL = TransformerConfig(p=113, d_model=128, n_heads=4, d_mlp=512, causal=True,
                                 eq_token=True, attn_rate=1.0)
 NANDA_TRAIN = TrainConfig(steps=40_000, weight_decay=1.0, train_frac=0.3, eval_every=100,

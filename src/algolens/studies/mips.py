@@ -419,3 +419,27 @@ def _table_order(records: dict[str, dict]) -> list[str]:
     from ..tasks import benchmark_names
     bench = [n for n in benchmark_names() if n in records]
     return bench + sorted(set(records) - set(bench))
+
+
+# ---------------------------------------------------------------------- registry
+from ..train.runs import load_run as _load_rnn_run  # noqa: E402  (used by this module's studies)
+from .registry import Study  # noqa: E402
+
+
+def load_mips_run(run_dir: str | Path) -> tuple[Any, dict]:
+    """A distilled run: its network (None if the run kept no weights) and its mips.json record."""
+    from ..io import read_json
+    run_dir = Path(run_dir)
+    if not (run_dir / "mips.json").is_file():
+        raise ValueError(f"{run_dir} has no mips.json; pass a run directory that "
+                         "`algolens mips TASK` wrote")
+    net = _load_rnn_run(run_dir)[0] if (run_dir / "weights.safetensors").is_file() else None
+    return net, read_json(run_dir / "mips.json")
+
+
+STUDIES = (
+    Study("mips", "MIPS: RNN -> verified Python program for sequence tasks (Michaud et al. 2024)",
+          load_run=load_mips_run),
+    Study("train", "The RNN architecture search: the smallest RNN that solves a task",
+          load_run=_load_rnn_run),
+)
