@@ -16,8 +16,9 @@ def register(group: click.Group) -> None:
               help="Folder for the runs and report.html.")
 @click.option("--budget-seconds", default=120.0, show_default=True,
               help="Training budget per MIPS task.")
-@click.option("--cp-steps", default=4000, show_default=True,
-              help="Training steps of the two Clock/Pizza models.")
+@click.option("--cp-steps", default=None, type=int,
+              help="Training steps of the two Clock/Pizza models (default: the "
+                   "reduced-p31-d32 preset's, 4000).")
 @json_option
 def demo(out: str, budget_seconds: float, cp_steps: int, as_json: bool) -> None:
     """Train, distil and verify a few tasks; tell a Clock from a Pizza; write a report.

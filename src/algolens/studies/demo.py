@@ -39,21 +39,20 @@ def _mips_part(tasks: tuple[str, ...], out: Path, budget: float, log) -> list:
     return results
 
 
-def _clock_pizza_part(out: Path, steps: int, log) -> list:
-    from ..models.transformer import TransformerConfig
-    from ..train.modular import TrainConfig
-    from . import clock_pizza
+def _clock_pizza_part(out: Path, steps: int | None, log) -> list:
+    from . import clock_pizza, presets
 
     # The reduced setting of our 110-run phase diagram (p = 31, d = 32, 4000 steps, lr 2e-3):
     # both models train in under a minute and, for seed 0, end circular (Pizza and Clock).
-    model = TransformerConfig(p=31, d_model=32, n_heads=4, d_mlp=128)
-    train = TrainConfig(steps=steps, lr=2e-3, eval_every=100)
-    log(f"[clock-pizza] training α=0 and α=1 together (p=31, d=32, {steps} steps) ...")
+    pre = presets.get(presets.DEMO_CLOCK_PIZZA)
+    steps = pre.steps if steps is None else steps
+    model, train = pre.model_config(), pre.train_config(steps=steps)
+    log(f"[clock-pizza] training α=0 and α=1 together ({pre.name}, {steps} steps) ...")
     return clock_pizza.run_batch([0.0, 1.0], [0], model, train, out / "runs" / "clock_pizza",
                                  progress=False)
 
 
-def run(out: str | Path = "runs/demo", budget_seconds: float = 120.0, cp_steps: int = 4000,
+def run(out: str | Path = "runs/demo", budget_seconds: float = 120.0, cp_steps: int | None = None,
         tasks: tuple[str, ...] | None = None, log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
     from ..report import Report

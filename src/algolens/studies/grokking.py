@@ -23,15 +23,16 @@ from ..train.modular import (
     train_ensemble,
 )
 
+from .presets import get as get_preset
 from .registry import Study
 
 DEFAULT_ROOT = Path("runs/grokking")
 STUDY = Study("grokking", "Grokking progress measures of modular addition (Nanda et al. 2023)",
               load_run=load_run)
-NANDA_MODEL = TransformerConfig(p=113, d_model=128, n_heads=4, d_mlp=512, causal=True,
-                                eq_token=True, attn_rate=1.0)
-NANDA_TRAIN = TrainConfig(steps=40_000, weight_decay=1.0, train_frac=0.3, eval_every=100,
-                          checkpoint_every=500)
+# Nanda et al.'s setting, stated once in studies.presets ("nanda-p113"); checkpoint_every 0
+# means every steps // 40 (see ``train``)
+NANDA_MODEL = get_preset("nanda-p113").model_config(attn_rate=1.0)
+NANDA_TRAIN = get_preset("nanda-p113").train_config()
 
 
 @dataclass
