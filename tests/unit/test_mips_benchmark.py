@@ -87,3 +87,18 @@ def test_bad_input_fails_before_any_run(tmp_path, calls, kw, match) -> None:
     with pytest.raises(ValueError, match=match):
         mips.run_all(out=tmp_path, progress=False, **kw)
     assert calls == []
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--tasks", ","], "no task names given"),
+    (["--tasks", "Prev1", "--executor", "slurm"], "unknown executor 'slurm'; use 'local'"),
+    (["--tasks", "Prev1", "--jobs", "0"], "--jobs"),
+])
+def test_cli_bad_benchmark_input(tmp_path, calls, args, match) -> None:
+    from click.testing import CliRunner
+
+    from algolens.cli import main
+    res = CliRunner().invoke(main, ["mips", "--all", *args, "--out", str(tmp_path)])
+    assert res.exit_code == 2 and match in res.output, res.output
+    assert "Traceback" not in res.output and calls == []
+    assert not (tmp_path / "mips").exists()
