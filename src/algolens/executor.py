@@ -188,7 +188,9 @@ def run_items(fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]], execut
         raise ValueError(f"work item ids must be unique; repeated: {dup[:5]}")
     on_fail = failed or (lambda _id, reason: Failure(reason))
     sources = tuple(task_sources)
-    if spec.kind == "dask":
+    if not items:                     # everything finished already: nothing to start or reach
+        gen = (x for x in ())
+    elif spec.kind == "dask":
         gen = _dask(fn, items, sources, on_fail, _dask_client(spec.address))
     elif spec.jobs == 1 or len(items) <= 1:
         gen = _in_process(fn, items, sources, on_fail)

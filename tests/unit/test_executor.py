@@ -118,3 +118,8 @@ def test_task_source_without_its_file(tmp_path, clean_registry) -> None:
     assert tasks.get("User_Rm").targets([[0, 1, 1, 0]]).tolist() == [[0, 1, 1, 0]]
     with pytest.raises(ValueError, match="does not exist"):
         TaskSource.read(tmp_path / "nope.py")
+
+
+def test_no_items_needs_no_cluster() -> None:
+    """A re-run whose points are all finished must not need the scheduler to be up."""
+    assert list(run_items(_square, [], "dask://127.0.0.1:1", progress=False)) == []
