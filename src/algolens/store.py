@@ -173,18 +173,19 @@ class RunStore:
     # ---------------------------------------------------------------- writing
     def create(self, study: str, key: str, config: dict[str, Any] | Any, *,
                seed: int | None = None, run_id: str | None = None,
-               fingerprint: str = "") -> Run:
+               fingerprint: str = "", exist_ok: bool = False) -> Run:
         """Make ``root/<study>/<run_id>/``, write config.json and index the run as running.
 
         ``run_id`` defaults to ``<key>-<8 hex>``; pass a deterministic id (a hash of config and
-        seed) for sweeps, so that results merge by id. An existing id raises ``StoreError``.
+        seed) for sweeps, so that results merge by id. An existing id raises ``StoreError``
+        unless ``exist_ok`` (a deterministic run trained again: its row starts over).
         """
         _check_name(study, "study")
         rid = run_id or f"{_safe(key)}-{uuid.uuid4().hex[:8]}"
         _check_name(rid, "run id")
         run_dir = self.root / study / rid
         try:
-            run_dir.mkdir(parents=True, exist_ok=False)
+            run_dir.mkdir(parents=True, exist_ok=exist_ok)
         except FileExistsError as e:
             raise StoreError(f"run {rid} already exists in {self.root / study}; resume it or "
                              "pick another seed") from e
@@ -413,6 +414,25 @@ class Run:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+@contextmanager
+def tracking(runs: list[Run]) -> Iterator[list[Run]]:
+    """Mark every run of ``runs`` still running as failed / interrupted if the block raises
+    (several runs trained together as one batched computation)."""
+    try:
+        yield runs
+    except BaseException as e:
+        for r in runs:
+            if r.status == "running":
+                r.__exit__(type(e), e, None)
+        raise
+
+
+def open_run_dir(run_dir: str | Path) -> tuple[RunStore, str, str]:
+    """(store, study, run id) of a folder laid out as ``<root>/<study>/<run-id>``."""
+    run_dir = Path(run_dir)
+    return RunStore(run_dir.parent.parent), run_dir.parent.name, run_dir.name
 
 
 # -------------------------------------------------------------------- checksums
