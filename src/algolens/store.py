@@ -370,7 +370,7 @@ class Run:
             atomic_write_json(self.dir / METRICS, m)
         key = key_metrics if key_metrics is not None else _scalars(m)
         self.store._set(self.id, status=status, reason=reason, finished=time.time(),
-                        metrics=json.dumps(jsonable(key), sort_keys=True))
+                        metrics=json.dumps(jsonable(key)))
         self.status = status
 
     def __enter__(self) -> Run:

@@ -39,9 +39,9 @@ def main() -> None:
 
 
 def _register_all() -> None:
-    from . import clock_pizza, demo, mips, tasks_cmd, train_cmd  # noqa: F401  (each adds commands)
+    from . import clock_pizza, demo, mips, runs_cmd, tasks_cmd, train_cmd  # noqa: F401
 
-    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo):
+    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo, runs_cmd):
         mod.register(main)
 
 

@@ -350,9 +350,9 @@ def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None 
     metrics = {"summary": result.summary(), "history": asdict(result.history)}
     metrics.update(extra_metrics or {})
     s = result.summary()
-    key = {k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")}
     analysis = (extra_metrics or {}).get("analysis", {})
-    key.update({k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis})
+    key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
+    key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})
     run.finish(metrics, status="done" if result.status == "ok" else "failed",
                reason=result.reason, key_metrics=key)
     return run_dir
