@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 
 import click
@@ -37,7 +38,15 @@ def main() -> None:
       algolens tasks                # the 62 MIPS benchmark tasks
       algolens train Parity_Last3   # smallest RNN that solves a task
       algolens mips Add_Mod_5       # RNN -> verified Python program
+      algolens runs list            # every run of every study
     """
+    # A `kill` (SIGTERM) unwinds like Ctrl-C, so runs in progress are marked interrupted in the
+    # run store instead of staying "running". Process-wide, hence here in the command's entry.
+    signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def register_commands(group: click.Group, package: str = __name__) -> list[str]:

@@ -277,17 +277,28 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
                      failed.name if failed else None, failed.reason if failed else "",
                      got["run_dir"], got["accuracy"])
     if write:
-        _write(res, out)
+        _write(res, out, seed)
     return res
 
 
-def _write(res: MIPSResult, out: str | Path) -> None:
-    from ..io import atomic_write_json, atomic_write_text
-    d = Path(res.run_dir) if res.run_dir else Path(out) / "mips" / res.task
-    res.run_dir = str(d)
-    if res.program_source:
-        atomic_write_text(d / "program.py", res.program_source)
-    atomic_write_json(d / "mips.json", res.to_dict())
+def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
+    """One run of study ``mips`` in the store: config (task, the network's training run),
+    program.py, mips.json; solved -> done, else failed with the pass that stopped it."""
+    from ..store import RunStore
+    network_run = res.run_dir
+    config = {"task": res.task, "network": res.network_desc, "network_run":
+              Path(network_run).name if network_run else None}
+    with RunStore(out).create("mips", res.task, config, seed=seed) as run:
+        res.run_dir = str(run.dir)
+        if res.program_source:
+            run.write_text("program.py", res.program_source)
+        v = res.verification
+        key = {"solved": res.solved, "form": res.form, "accuracy": v.accuracy if v else None,
+               "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
+        reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
+        run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
+        run.finish(None, status="done" if res.solved else "failed", reason=reason,
+                   key_metrics=key)
 
 
 # ---------------------------------------------------------------------- benchmark
@@ -427,14 +438,17 @@ from .registry import Study  # noqa: E402
 
 
 def load_mips_run(run_dir: str | Path) -> tuple[Any, dict]:
-    """A distilled run: its network (None if the run kept no weights) and its mips.json record."""
+    """A distilled run (``runs/mips/<run-id>/``): the network it was read from (None if that
+    training run is gone or there was none) and its mips.json record."""
     from ..io import read_json
     run_dir = Path(run_dir)
     if not (run_dir / "mips.json").is_file():
         raise ValueError(f"{run_dir} has no mips.json; pass a run directory that "
-                         "`algolens mips TASK` wrote")
-    net = _load_rnn_run(run_dir)[0] if (run_dir / "weights.safetensors").is_file() else None
-    return net, read_json(run_dir / "mips.json")
+                         "`algolens mips TASK` wrote (runs/mips/<run-id>)")
+    record = read_json(run_dir / "mips.json")
+    net_dir = record.get("network_run")
+    net = _load_rnn_run(net_dir)[0] if net_dir and Path(net_dir).is_dir() else None
+    return net, record
 
 
 STUDIES = (
