@@ -25,8 +25,9 @@ Executors (``executor=``; ``parse_executor`` checks the spelling before any work
   - ``"local"`` with ``jobs > 1``: a process pool with the ``spawn`` start method (or
     ``start_method=``), so workers start clean and nothing depends on ``fork``.
   - ``"dask://HOST:PORT"`` (or ``tcp://HOST:PORT``): a ``dask.distributed`` scheduler
-    (``pip install algolens[dist]``; the workers need algolens installed). ``jobs`` is ignored:
-    the cluster's workers set the parallelism.
+    (``pip install algolens[dist]``; the workers need algolens installed, and an output folder
+    the items write to must be on a file system every worker shares). ``jobs`` is ignored: the
+    cluster's workers set the parallelism.
 
 Contract:
   - ``fn`` is a module-level function taking one argument (the payload); payloads and results

@@ -8,6 +8,8 @@ Runs that share everything but α and seed are *grouped* into one ``TransformerE
 ``batch`` members) so each process uses the batched trainer. Executors: ``"local"`` (a process
 pool of ``jobs`` workers; in-process when jobs == 1) or ``"dask://host:port"`` (a
 dask.distributed scheduler; ``pip install algolens[dist]``), through ``algolens.executor``.
+With dask, ``out_root`` must be a folder every worker can write (a shared file system): each
+worker saves its runs there and the caller merges their summaries by run id.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
-from .modular import RunResult, TrainConfig, run_id, save_run, train_ensemble
+from ..store import tracking
+from .modular import RunResult, TrainConfig, run_id, save_run, start_runs, train_ensemble
 
 # analyse(result: RunResult, run_dir: Path | None) -> metrics dict; a top-level function (pickled)
 Analyse = Callable[[RunResult, "Path | None"], dict]
@@ -75,26 +78,31 @@ def run_group(points: list[SweepPoint], out_root: str | None, analyse: Analyse |
     import torch
     before = torch.get_num_threads()
     torch.set_num_threads(threads)                  # restored below: in-process runs share it
+    first, dirs = points[0], _dirs(points, out_root)
+    runs = [] if dirs is None else start_runs(dirs, [p.model for p in points], first.train,
+                                               [p.seed for p in points])
     try:
-        first = points[0]
-        results = train_ensemble(first.model, [p.seed for p in points],
-                                 [p.model.attn_rate for p in points], first.train,
-                                 checkpoint_dirs=_dirs(points, out_root), progress=False)
+        with tracking(runs):            # indexed as running; interrupted/failed if this raises
+            results = train_ensemble(first.model, [p.seed for p in points],
+                                     [p.model.attn_rate for p in points], first.train,
+                                     checkpoint_dirs=dirs, progress=False)
+            return [_finish(r, out_root, analyse) for r in results]
     finally:
         torch.set_num_threads(before)
-    rows = []
-    for r in results:
-        row = r.summary()
-        run_dir = None if out_root is None else Path(out_root) / r.run_id
-        if analyse is not None and r.status == "ok":
-            try:
-                row.update(analyse(r, run_dir))
-            except Exception as e:  # noqa: BLE001 - recorded per run, the sweep goes on
-                row["analysis_error"] = f"{type(e).__name__}: {e}"
-        if out_root is not None:
-            save_run(run_dir, r, {"analysis": dict(row)})
-        rows.append(row)
-    return rows
+
+
+def _finish(r: RunResult, out_root: str | None, analyse: Analyse | None) -> dict:
+    """One run's summary row (plus its analysis), saved to its run directory when there is one."""
+    row = r.summary()
+    run_dir = None if out_root is None else Path(out_root) / r.run_id
+    if analyse is not None and r.status == "ok":
+        try:
+            row.update(analyse(r, run_dir))
+        except Exception as e:  # noqa: BLE001 - recorded per run, the sweep goes on
+            row["analysis_error"] = f"{type(e).__name__}: {e}"
+    if run_dir is not None:
+        save_run(run_dir, r, {"analysis": dict(row)})
+    return row
 
 
 def _dirs(points: list[SweepPoint], out_root: str | None) -> list[Path] | None:
