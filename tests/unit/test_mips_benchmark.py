@@ -102,3 +102,17 @@ def test_cli_bad_benchmark_input(tmp_path, calls, args, match) -> None:
     assert res.exit_code == 2 and match in res.output, res.output
     assert "Traceback" not in res.output and calls == []
     assert not (tmp_path / "mips").exists()
+
+
+def test_interrupt_says_what_to_rerun(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from algolens.cli import main
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mips, "run_all", interrupted)
+    res = CliRunner().invoke(main, ["mips", "--all", "--tasks", "Prev1", "--out", str(tmp_path)])
+    assert res.exit_code == 130
+    assert "re-run the same command to continue" in res.output and "--resume" not in res.output

@@ -113,3 +113,14 @@ def test_crashed_group_is_a_failed_row(tmp_path) -> None:
     rows = run_sweep([bad, ok], tmp_path, batch=1, progress=False)
     assert rows[ok.run_id]["status"] == "ok"
     assert rows[bad.run_id]["status"] == "failed" and rows[bad.run_id]["reason"]
+
+
+def test_phase_table_covers_every_run_in_the_folder(tmp_path) -> None:
+    """Re-running the sweep on a subset must not rebuild phase_table.json from the subset."""
+    from algolens.studies.clock_pizza import phase_diagram
+    kw = dict(model=CFG, train=TRAIN, out_root=tmp_path, progress=False)
+    phase_diagram([0.0], [0], **kw)
+    rows, table = phase_diagram([1.0], [0], **kw)
+    assert len(rows) == 1 and sum(t["n_runs"] for t in table) == 2
+    stored = json.loads((tmp_path / "phase_table.json").read_text())
+    assert sum(t["n_runs"] for t in stored) == 2

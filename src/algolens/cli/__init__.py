@@ -10,6 +10,7 @@ import sys
 import click
 
 from ..tasks.spec import TaskError
+from .common import INTERRUPT_HINT
 
 
 class _FriendlyGroup(click.Group):
@@ -22,8 +23,8 @@ class _FriendlyGroup(click.Group):
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted: finished runs are kept; re-run with --resume to continue",
-                       err=True)
+            hint = ctx.meta.get(INTERRUPT_HINT, "re-run with --resume to continue")
+            click.echo(f"interrupted: finished runs are kept; {hint}", err=True)
             sys.exit(130)
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import click
 
-from .common import echo_json, executor_options, json_option
+from .common import echo_json, executor_options, json_option, on_interrupt
 
 
 def _floats(spec: str) -> list[float]:
@@ -194,6 +194,7 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset,
       algolens clock-pizza sweep --alphas 0:1:0.25 --seeds 0-1 --steps 3000 --batch 5
       algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2 --batch 1
     """
+    on_interrupt(f"re-run the same command to continue: finished runs in {out} are skipped")
     from ..studies import clock_pizza as study
     kw["threads"] = kw.get("threads") or 1
     model, train = _configs(kw)
@@ -204,7 +205,8 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset,
     if as_json:
         echo_json({"runs": rows, "phase_table": table})
         return
-    click.echo(f"{len(rows)} runs in {out}")
+    n_all = sum(t["n_runs"] for t in table)
+    click.echo(f"{len(rows)} runs in this sweep; the table covers all {n_all} runs in {out}")
     click.echo(study.format_phase_table(table))
 
 

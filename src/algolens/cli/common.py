@@ -12,6 +12,14 @@ from .. import tasks
 from ..tasks.spec import SequenceTask
 
 
+INTERRUPT_HINT = "algolens.interrupt_hint"      # ctx.meta key: what to do after Ctrl-C
+
+
+def on_interrupt(hint: str) -> None:
+    """Say what the user should run if this command is interrupted (printed after Ctrl-C)."""
+    click.get_current_context().meta[INTERRUPT_HINT] = hint
+
+
 def task_file_option(fn: Callable) -> Callable:
     """``--task-file PATH``: a Python file that registers extra tasks (repeatable)."""
     return click.option(

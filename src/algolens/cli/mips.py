@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from .common import echo_json, executor_options, json_option, resolve_task, task_file_option
+from .common import (
+    echo_json,
+    executor_options,
+    json_option,
+    on_interrupt,
+    resolve_task,
+    task_file_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -46,6 +53,8 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     from ..studies import mips
 
     if all_tasks:
+        on_interrupt("re-run the same command to continue: tasks already in "
+                     f"{Path(out) / 'mips' / 'benchmark.json'} are skipped")
         names = None if task_list is None else [t.strip() for t in task_list.split(",") if t.strip()]
         for f in task_files:
             resolve_task(task or "Parity_All", (f,))

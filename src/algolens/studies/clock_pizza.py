@@ -292,8 +292,11 @@ def phase_diagram(alphas, seeds, widths=None, model: TransformerConfig | None = 
                   ) -> tuple[dict[str, dict], list[dict]]:
     """Sweep α × seed × width, measure every run, return ({run_id: row}, phase table).
 
-    ``widths`` defaults to the model's d_model; ``model`` / ``train`` to the ``preset``'s."""
-    from ..train.sweep import grid, run_sweep
+    ``widths`` defaults to the model's d_model; ``model`` / ``train`` to the ``preset``'s. The
+    rows are this sweep's points; the table, phase_table.json and the plots cover every run
+    finished in ``out_root`` (earlier sweeps into the same folder included), so a re-run over a
+    subset never leaves them describing the subset alone."""
+    from ..train.sweep import grid, run_sweep, stored_runs
     model, train = _configs(preset, model, train)
     widths = (model.d_model,) if widths is None else widths
     if train.checkpoint_every == 0:   # a half-way checkpoint makes the `settled` check possible
@@ -301,9 +304,10 @@ def phase_diagram(alphas, seeds, widths=None, model: TransformerConfig | None = 
     points = grid(alphas, seeds, widths, model, train)
     rows = run_sweep(points, out_root, executor, jobs, batch, analyse_run, threads,
                      progress=progress)
-    table = phase_table(list(rows.values()))
+    every = list({**stored_runs(out_root), **rows}.values())
+    table = phase_table(every)
     atomic_write_json(Path(out_root) / "phase_table.json", table)
-    _maybe_plot(list(rows.values()), Path(out_root))
+    _maybe_plot(every, Path(out_root))
     return rows, table
 
 

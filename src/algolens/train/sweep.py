@@ -146,7 +146,7 @@ def run_sweep(points: list[SweepPoint], out_root: str | Path | None = None,
     groups = group_points(todo, batch)
     items = [(g[0].run_id, (g, out, analyse, threads)) for g in groups]
     by_id = dict(zip([i for i, _ in items], groups))
-    stored = _stored_runs(out)
+    stored = stored_runs(out)
     fail = lambda gid, why: _failed(by_id[gid], why)          # noqa: E731
     for _gid, rows in run_items(_run_payload, items, executor, jobs, failed=fail,
                                 progress=progress, desc="sweep", unit="group"):
@@ -163,8 +163,8 @@ def _run_payload(payload: tuple) -> list[dict]:
     return run_group(*payload)
 
 
-def _stored_runs(out: str | None) -> dict[str, dict]:
-    """Rows already in ``out/sweep.json`` (from earlier sweeps into the same folder)."""
+def stored_runs(out: str | Path | None) -> dict[str, dict]:
+    """{run_id: row} of every run recorded in ``out/sweep.json`` (all sweeps into ``out``)."""
     if out is None or not (Path(out) / "sweep.json").is_file():
         return {}
     try:
