@@ -52,6 +52,7 @@ import sys
 import tempfile
 import traceback
 import uuid
+from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -183,9 +184,8 @@ def run_items(fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]], execut
     """
     spec = parse_executor(executor, jobs)
     items = list(items)
-    ids = [i for i, _ in items]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})
+    dup = sorted(i for i, n in Counter(i for i, _ in items).items() if n > 1)
+    if dup:
         raise ValueError(f"work item ids must be unique; repeated: {dup[:5]}")
     on_fail = failed or (lambda _id, reason: Failure(reason))
     sources = tuple(task_sources)
