@@ -22,6 +22,7 @@ import numpy as np
 
 from ...tasks.spec import SequenceTask
 from .adapter import RNNAdapter, rollout
+from .budget import Fuse
 from .expr import Expr, Op, Var, evaluate, variables
 from .formulas import StateFormulas, input_names
 from .integer_sr import IntegerSR
@@ -61,13 +62,14 @@ class LatticeFormulas:
     ``fidelity_`` / ``fidelity_2x_`` (agreement with the network, length L / 2L), ``report_``.
     """
 
-    def __init__(self, n: int = 400, max_size: int = 7, time_limit: float = 4.0,
-                 init_radius: int = 2, seed: int = 5) -> None:
-        self.n, self.max_size, self.time_limit = n, max_size, time_limit
-        self.init_radius, self.seed = init_radius, seed
+    def __init__(self, n: int = 400, max_size: int = 7, max_candidates: int = 1_000_000,
+                 init_radius: int = 2, time_cap: float = 120.0, seed: int = 5) -> None:
+        self.n, self.max_size, self.max_candidates = n, max_size, max_candidates
+        self.init_radius, self.time_cap, self.seed = init_radius, time_cap, seed
 
     def fit(self, net: RNNAdapter, task: SequenceTask) -> LatticeFormulas:
         self.formulas_, self.fidelity_, self.fidelity_2x_ = None, 0.0, 0.0
+        self.budget_exhausted_ = False
         rng = np.random.default_rng(self.seed)
         xs = task.sample(self.n, rng, task.length)
         H, Y = rollout(net, xs)                                   # [n, T, H], [n, T, D]
@@ -79,7 +81,11 @@ class LatticeFormulas:
             return self
         Z = lat.coords_.reshape(H.shape[0], H.shape[1], -1)      # [n, T, k]
         names = input_names(task)
+        self._fuse = Fuse(self.time_cap)
         found = self._regress(xs, Z, y, names)
+        self.budget_exhausted_ = self._fuse.blown
+        if self.budget_exhausted_:
+            found = self._fuse.note()
         if isinstance(found, str):
             self.report_ = f"{lat.report_}; {found}"
             return self
@@ -116,8 +122,8 @@ class LatticeFormulas:
 
     def _sr(self, env, targets) -> dict:
         consts = (0, 1, 2)
-        return IntegerSR(self.max_size, consts, time_limit=self.time_limit).fit(
-            env, targets).formulas_
+        return IntegerSR(self.max_size, consts, max_candidates=self.max_candidates).fit(
+            env, targets, fuse=self._fuse).formulas_
 
     def _regress(self, xs, Z, y, names):
         """Outputs first; then updates for the coordinates the outputs need (transitively)."""

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...tasks.spec import SequenceTask
 from .adapter import RNNAdapter, network_outputs
+from .budget import Fuse
 from .expr import Expr, Op, Var, evaluate, render, size, variables
 from .integer_sr import IntegerSR
 
@@ -74,16 +75,16 @@ class CountFormulas:
     """
 
     def __init__(self, n: int = 400, max_symbols: int = 10, max_size: int = 7,
-                 time_limit: float = 6.0, min_invariance: float = 0.99,
-                 min_invariance_2x: float = 0.9, min_fidelity: float = 0.99, seed: int = 11
-                 ) -> None:
+                 max_candidates: int = 1_000_000, min_invariance: float = 0.99,
+                 min_invariance_2x: float = 0.9, min_fidelity: float = 0.99,
+                 time_cap: float = 120.0, seed: int = 11) -> None:
         self.n, self.max_symbols, self.max_size = n, max_symbols, max_size
         self.min_invariance, self.min_invariance_2x = min_invariance, min_invariance_2x
         self.min_fidelity = min_fidelity
-        self.time_limit, self.seed = time_limit, seed
+        self.max_candidates, self.time_cap, self.seed = max_candidates, time_cap, seed
 
     def fit(self, net: RNNAdapter, task: SequenceTask) -> CountFormulas:
-        self.model_, self.candidates_ = None, []
+        self.model_, self.candidates_, self.budget_exhausted_ = None, [], False
         self.invariance_ = self.invariance_2x_ = self.fidelity_ = self.fidelity_2x_ = 0.0
         if task.n_channels != 1 or len(task.symbols) > self.max_symbols:
             self.report_ = (f"needs one input channel with <= {self.max_symbols} symbols "
@@ -102,7 +103,7 @@ class CountFormulas:
         symbols = tuple(int(s) for s in task.symbols)
         names = tuple(f"c{v}" for v in range(len(symbols)))
         found = self._regress(net, task, rng, symbols, names)
-        if isinstance(found, str):
+        if isinstance(found, str) or self.budget_exhausted_:
             self.report_ = found
             return self
         xs1 = task.sample(self.n, rng, task.length)
@@ -133,8 +134,11 @@ class CountFormulas:
         env = {v: M[:, i] for i, v in enumerate(names)}
         am = Op("argmax", tuple(Var(v) for v in names))
         extra = ((am, evaluate(am, env)),) if len(names) > 1 else ()
-        sr = IntegerSR(self.max_size, (0, 1, 2), time_limit=self.time_limit).fit(
-            env, {"y": M[:, -1]}, extra=extra)
+        sr = IntegerSR(self.max_size, (0, 1, 2), max_candidates=self.max_candidates,
+                       time_cap=self.time_cap).fit(env, {"y": M[:, -1]}, extra=extra)
+        if sr.budget_exhausted_:
+            self.budget_exhausted_ = True
+            return f"formula over the counts: {Fuse(self.time_cap).note()}"
         cands = [sr.formulas_["y"]] if sr.formulas_["y"] is not None else []
         if extra and am not in cands:
             cands.append(am)
