@@ -21,7 +21,7 @@ import itertools
 import numpy as np
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, rollout
+from .adapter import Collection, HiddenStates, RNNAdapter, collection_for
 from .budget import Fuse
 from .expr import Expr, Op, Var, evaluate, variables
 from .formulas import StateFormulas, input_names
@@ -67,14 +67,15 @@ class LatticeFormulas:
         self.n, self.max_size, self.max_candidates = n, max_size, max_candidates
         self.init_radius, self.time_cap, self.seed = init_radius, time_cap, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> LatticeFormulas:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> LatticeFormulas:
+        """``states``: the collection of ``net`` (for a snapped copy: ``recollect``); its
+        first ``n`` fit sequences are the data, its check sequences measure agreement."""
         self.formulas_, self.fidelity_, self.fidelity_2x_ = None, 0.0, 0.0
         self.budget_exhausted_ = False
-        rng = np.random.default_rng(self.seed)
-        xs = task.sample(self.n, rng, task.length)
-        H, Y = rollout(net, xs)                                   # [n, T, H], [n, T, D]
-        H, y = H.double().numpy(), np.rint(Y.double().numpy()).astype(np.int64)
-        self._h0 = h0 = net.initial_state(1)[0].double().numpy()
+        states = collection_for(net, task, states, self.seed)
+        xs, H, y = states.fit.xs[: self.n], states.fit.h[: self.n], states.fit.y3[: self.n]
+        self._h0 = h0 = states.h0
         self.lattice_ = lat = IntegerLattice().fit(H.reshape(-1, H.shape[-1]), initial=h0)
         if lat.basis_ is None or lat.fidelity_ < 1.0:
             self.report_ = f"lattice: {lat.report_}"
@@ -97,8 +98,8 @@ class LatticeFormulas:
             self.report_ = f"{lat.report_}; no initial value z_-1 reproduces the first step"
             return self
         f = StateFormulas("lattice", names, keep, init, ups, outs)
-        self.fidelity_ = self._agree(f, net, task.sample(self.n, rng, task.length))
-        self.fidelity_2x_ = self._agree(f, net, task.sample(self.n // 2, rng, 2 * task.length))
+        self.fidelity_ = self._agree(f, states.check)
+        self.fidelity_2x_ = self._agree(f, states.check_2x)
         self.formulas_ = f if self.fidelity_ == 1.0 else None
         self.report_ = (f"{lat.report_}; formulas of size {f.complexity} agree with the network "
                         f"on {self.fidelity_:.1%} (2x length {self.fidelity_2x_:.1%})")
@@ -182,10 +183,9 @@ class LatticeFormulas:
         return None
 
     @staticmethod
-    def _agree(f: StateFormulas, net, xs) -> float:
-        Y = np.rint(rollout(net, xs)[1].double().numpy()).astype(np.int64)   # [n, T, D]
+    def _agree(f: StateFormulas, states: HiddenStates) -> float:
         try:
-            got = simulate(f, xs)
+            got = simulate(f, states.xs)
         except (ZeroDivisionError, FloatingPointError):
             return 0.0
-        return float((got == Y).all(axis=(1, 2)).mean())
+        return float((got == states.y3).all(axis=(1, 2)).mean())

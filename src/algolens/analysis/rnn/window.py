@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, rollout
+from .adapter import Collection, RNNAdapter, collection_for, rollout
 from .budget import Fuse
 from .boolean_sr import compact_boolean, espresso_formulas
 from .expr import Const, Expr, Op, Var, evaluate, sum_of, variables
@@ -69,7 +69,10 @@ class WindowFormulas:
         self.max_k, self.tol, self.n, self.max_size = max_k, tol, n, max_size
         self.max_candidates, self.time_cap, self.seed = max_candidates, time_cap, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> WindowFormulas:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> WindowFormulas:
+        """``states``: the distiller's collection (its fit sequences give the output
+        regression data); the memory test runs its own paired probes."""
         self.k_, self.formulas_, self.method_, self.fidelity_ = None, None, "", 0.0
         self._fuse = Fuse(self.time_cap)
         self.budget_exhausted_ = False
@@ -85,8 +88,8 @@ class WindowFormulas:
                             f"spread {min(self.spread_.values()):.3f} >= {self.tol})")
             return self
         names = input_names(task)
-        xs = task.sample(self.n, rng, task.length)
-        y = np.rint(rollout(net, xs)[1].double().numpy()).astype(np.int64)     # [n, T, D]
+        states = collection_for(net, task, states, self.seed)
+        xs, y = states.fit.xs[: self.n], states.fit.y3[: self.n]                 # y [n, T, D]
         env = window_env(xs, self.k_, names)
         outs = []
         for d in range(y.shape[2]):
