@@ -97,6 +97,10 @@ class HiddenStates:
     y: np.ndarray            # [n, T(, D)] int64: the network's rounded outputs
     h0: np.ndarray           # [H] initial state
 
+    def head(self, n: int) -> "HiddenStates":
+        """The first ``n`` sequences (passes check on as many sequences as they always did)."""
+        return HiddenStates(self.xs[:n], self.h[:n], self.y[:n], self.h0)
+
     @property
     def y3(self) -> np.ndarray:
         """Outputs with the output axis always present, ``[n, T, D]``."""

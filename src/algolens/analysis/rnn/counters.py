@@ -98,8 +98,8 @@ class LatticeFormulas:
             self.report_ = f"{lat.report_}; no initial value z_-1 reproduces the first step"
             return self
         f = StateFormulas("lattice", names, keep, init, ups, outs)
-        self.fidelity_ = self._agree(f, states.check)
-        self.fidelity_2x_ = self._agree(f, states.check_2x)
+        self.fidelity_ = self._agree(f, states.check.head(self.n))
+        self.fidelity_2x_ = self._agree(f, states.check_2x.head(self.n // 2))
         self.formulas_ = f if self.fidelity_ == 1.0 else None
         self.report_ = (f"{lat.report_}; formulas of size {f.complexity} agree with the network "
                         f"on {self.fidelity_:.1%} (2x length {self.fidelity_2x_:.1%})")

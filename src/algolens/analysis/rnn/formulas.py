@@ -4,8 +4,8 @@ A Mealy machine (states, next[s, x], out[s, x]) becomes a program ``y = G(s, x);
 once its states carry integer labels. Candidate labellings, tried in this order (simplest
 first); the first labelling for which every formula is found wins (the selection rule). The search
 is bounded by work: ``max_size`` nodes and ``max_candidates`` expressions per regression, at most
-``max_work`` expressions over all labellings (a wall-clock ``time_cap`` is only a safety cap that
-fails the pass as "budget exhausted"):
+``max_work`` evaluations (expressions x domain points) over all labellings (a wall-clock
+``time_cap`` is only a safety cap that fails the pass as "budget exhausted"):
 
   none          one state: y = G(x)
   output        the label is the output emitted on entering the state (running aggregates)
@@ -204,7 +204,7 @@ class FormulaSearch:
     """
 
     def __init__(self, max_size: int = 7, max_candidates: int = 2_000_000,
-                 max_work: int = 20_000_000, time_cap: float = 120.0) -> None:
+                 max_work: int = 1_000_000_000, time_cap: float = 120.0) -> None:
         self.max_size, self.max_candidates, self.max_work = max_size, max_candidates, max_work
         self.time_cap = time_cap
 
@@ -236,7 +236,7 @@ class FormulaSearch:
                         f"{self.formulas_.complexity}" if self.formulas_ else
                         f"no formula of size <= {self.max_size} on any labelling "
                         f"({len(self.candidates_)} tried)")
-        self.report_ += f"; {self.work_} candidate expressions"
+        self.report_ += f"; {self.work_} evaluations (expressions x points)"
         return self
 
     def _domain(self, m: MealyMachine, task: SequenceTask, names, vars_, L):
@@ -259,7 +259,7 @@ class FormulaSearch:
                         {len(set(L[:, i].tolist())) for i in range(L.shape[1])})
         sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
                        max_candidates=self.max_candidates).fit(env, targets, fuse=self._fuse)
-        self.work_ += sr.n_evaluated_
+        self.work_ += sr.n_evaluated_ * len(pts)
         if any(e is None for e in sr.formulas_.values()):
             return None
         ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)

@@ -163,7 +163,7 @@ class FSMExtractor:
                             f"{self.max_symbols}: the state machine would be too large")
             return self
         states = collection_for(net, task, states, self.seed)
-        xs, x2 = states.check, states.check_2x
+        xs, x2 = states.check.head(self.n_check), states.check_2x.head(self.n_check // 2)
         scale = float(np.sqrt((xs.h[:200] ** 2).sum(-1).mean())) + 1e-9
         for tol in self.tols:
             raw = explore(net, task, tol * scale, self.max_states, 2 * task.length + 1)

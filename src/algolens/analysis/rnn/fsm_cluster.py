@@ -78,7 +78,7 @@ class ClusterFSM:
         h0 = net.initial_state(1)[0].double().numpy()
         states = collection_for(net, task, states, self.seed)
         X = self._points(states.fit.h[: self.n], rng, h0)               # [N, H]
-        xs, x2 = states.check, states.check_2x
+        xs, x2 = states.check.head(self.n_check), states.check_2x.head(self.n_check // 2)
         feats = symbol_features(net, task).float()                       # [S, F]
         S = feats.shape[0]
         for depth in sorted({max(1, min(d, int(np.log(self.max_probes) / np.log(max(S, 2)))))

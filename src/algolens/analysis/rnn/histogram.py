@@ -111,7 +111,8 @@ class CountFormulas:
         if isinstance(found, str) or self.budget_exhausted_:
             self.report_ = found
             return self
-        (xs1, y1), (xs2, y2) = ((s.xs, s.y) for s in (states.check, states.check_2x))
+        (xs1, y1), (xs2, y2) = ((s.xs, s.y) for s in (states.check.head(self.n),
+                                                     states.check_2x.head(self.n // 2)))
         for e in found:
             m = _prune(CountModel("x", symbols, names, e))
             f1 = float((evaluate_counts(m, xs1) == y1).all(1).mean())

@@ -8,8 +8,9 @@ max/min). The smallest formula that matches a target exactly on the domain wins 
 number of nodes; ties go to the first in the enumeration order, which is fixed).
 
 The search is bounded by work only -- expression size ``max_size``, bank size ``max_bank``
-(distinct functions kept as building blocks) and ``max_candidates`` (expressions evaluated) -- so
-its answer is a function of its inputs. A wall-clock ``Fuse`` is only a safety cap: when it stops
+(distinct functions kept as building blocks), ``max_candidates`` (expressions evaluated) and
+``max_evals`` (expressions x domain points, the real cost on large domains) -- so its answer is a
+function of its inputs. A wall-clock ``Fuse`` is only a safety cap: when it stops
 the search, ``budget_exhausted_`` is True and the caller must say so.
 
 Speed: candidates are evaluated in blocks of index pairs (vectorised numpy), and an ``Expr`` is
@@ -55,16 +56,18 @@ class IntegerSR:
     """Find the smallest formula over ``env`` for each target on a finite domain.
 
     ``fit(env, targets)`` with ``env = {name: int array [P]}`` and ``targets = {name: [P]}``.
-    Results: ``formulas_`` (name -> Expr or None), ``sizes_``, ``n_evaluated_`` (candidates),
+    Results: ``formulas_`` (name -> Expr or None), ``sizes_``, ``n_evaluated_`` (candidates;
+    ``n_evaluated_ * P`` evaluations),
     ``size_reached_`` (largest size enumerated completely), ``stopped_`` ("done", "size",
     "candidates" or "fuse"), ``budget_exhausted_`` (the safety cap stopped it), ``report_``.
     """
 
     def __init__(self, max_size: int = 7, consts: tuple[int, ...] = (0, 1, 2),
                  max_bank: int = 40_000, max_candidates: int = 3_000_000,
-                 time_cap: float = 120.0, seed: int = 0) -> None:
+                 max_evals: int = 300_000_000, time_cap: float = 120.0, seed: int = 0) -> None:
         self.max_size, self.consts, self.max_bank = max_size, consts, max_bank
-        self.max_candidates, self.time_cap, self.seed = max_candidates, time_cap, seed
+        self.max_candidates, self.max_evals = max_candidates, max_evals
+        self.time_cap, self.seed = time_cap, seed
 
     def fit(self, env: dict[str, np.ndarray], targets: dict[str, np.ndarray],
             extra: tuple[tuple[Expr, np.ndarray], ...] = (), fuse: Fuse | None = None
@@ -78,6 +81,7 @@ class IntegerSR:
         self._thash = {k: int(self._hash(v[None])[0]) for k, v in self._targets.items()}
         self.formulas_ = {k: None for k in targets}
         self.n_evaluated_, self.size_reached_, self.stopped_ = 0, 0, "size"
+        self._limit = min(self.max_candidates, max(1, self.max_evals // max(P, 1)))
         bank = _Bank()
         leaves = [(Var(n), np.asarray(v, dtype=np.int64)) for n, v in env.items()]
         leaves += [(Const(c), np.full(P, c, dtype=np.int64)) for c in sorted(set(self.consts))]
@@ -97,8 +101,8 @@ class IntegerSR:
         self.sizes_ = {k: (size(e) if e is not None else None) for k, e in self.formulas_.items()}
         found = sum(e is not None for e in self.formulas_.values())
         self.report_ = (f"{found}/{len(targets)} targets matched after {self.n_evaluated_} "
-                        f"candidate expressions (sizes <= {self.size_reached_} complete, max "
-                        f"{self.max_size}; stopped: {self.stopped_})")
+                        f"candidate expressions on {P} points (sizes <= {self.size_reached_} "
+                        f"complete, max {self.max_size}; stopped: {self.stopped_})")
         return self
 
     # ------------------------------------------------------------------ internals
@@ -115,7 +119,7 @@ class IntegerSR:
         check them against the targets and keep new functions in the bank."""
         if self._fuse.check():
             self._stop("fuse")
-        room = self.max_candidates - self.n_evaluated_
+        room = self._limit - self.n_evaluated_
         cut = len(V) > room
         V = V[:room]
         self.n_evaluated_ += len(V)

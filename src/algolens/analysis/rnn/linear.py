@@ -137,7 +137,7 @@ class IntegerRecurrence:
             self.report_ = (f"no integer recurrence with p <= {self.max_p}, q <= {self.max_q} "
                             f"reproduces the network (best fidelity {self.fidelity_:.3f})")
             return self
-        x2 = states.check_2x
+        x2 = states.check_2x.head(self.n // 2)
         self.fidelity_2x_ = float((self.recurrence_.run(_as3(x2.xs)) == x2.y3)
                                   .all(axis=(1, 2)).mean())
         self.report_ = (f"integer recurrence of order p={self.recurrence_.p}, "
