@@ -21,8 +21,8 @@ def register(group: click.Group) -> None:
 @click.option("--max-runs", default=40, show_default=True, type=int,
               help="For a runs folder: sections for the newest N runs (the index lists all).")
 @click.option("--recompute/--no-recompute", default=None,
-              help="Load weights to draw evidence a run did not save (default: only for a "
-                   "single run).")
+              help="Load weights to draw evidence a run did not save (default: for a single "
+                   "run and for folders of at most 10 runs).")
 @json_option
 def report_cmd(path: str, out: str | None, max_runs: int, recompute: bool | None,
                as_json: bool) -> None:

@@ -23,6 +23,7 @@ from .sections import Context, read_run, render_run
 from .sections.view import RunView
 
 KINDS = ("run", "benchmark", "runs")
+AUTO_RECOMPUTE = 10
 _HINT = ("pass a run folder (runs/<study>/<run-id>, with config.json), a benchmark folder (with "
          "benchmark.json, e.g. runs/mips after `algolens mips --all`) or a runs folder (with "
          "index.db); see `algolens runs list`")
@@ -55,16 +56,17 @@ def path_kind(path: str | Path) -> str:
 
 
 def build_report(path: str | Path, recompute: bool | None = None, max_runs: int = 40) -> Built:
-    """The report for ``path`` (see the module docstring). ``recompute`` (default: only for a
-    single run) lets sections load weights to draw evidence that was not saved."""
+    """The report for ``path`` (see the module docstring). ``recompute`` lets sections load
+    weights to draw evidence that was not saved; by default for a single run and for folders of
+    at most ``AUTO_RECOMPUTE`` runs (seconds each, so a 62-task page stays quick)."""
     if max_runs < 0:
         raise ValueError(f"max_runs must be >= 0, got {max_runs}")
     kind, p = path_kind(path), Path(path)
     if kind == "run":
         return _run_page(p, True if recompute is None else recompute)
     if kind == "benchmark":
-        return _benchmark_page(p, bool(recompute))
-    return _runs_page(p, bool(recompute), max_runs)
+        return _benchmark_page(p, recompute)
+    return _runs_page(p, recompute, max_runs)
 
 
 def _run_page(p: Path, recompute: bool) -> Built:
@@ -75,7 +77,7 @@ def _run_page(p: Path, recompute: bool) -> Built:
 
 
 # ---------------------------------------------------------------- benchmark
-def _benchmark_page(p: Path, recompute: bool) -> Built:
+def _benchmark_page(p: Path, recompute: bool | None) -> Built:
     import json
 
     from ..studies.mips_paper import paper_columns
@@ -87,6 +89,7 @@ def _benchmark_page(p: Path, recompute: bool) -> Built:
     if not isinstance(results, list) or not all(isinstance(r, Mapping) for r in results):
         raise ValueError(f"{p / 'benchmark.json'} is not a list of task records; re-run the "
                          "benchmark (`algolens mips --all`)")
+    recompute = len(results) <= AUTO_RECOMPUTE if recompute is None else recompute
     solved = sum(bool(r.get("solved")) for r in results)
     paper = [paper_columns(r.get("task", "")) for r in results]
     rep = Report("MIPS benchmark", f"{p} · {len(results)} tasks")
@@ -152,8 +155,9 @@ def _records(p: Path) -> tuple[Path, list[RunRecord | RunView]]:
     return root, [read_run(d) for d in dirs]
 
 
-def _runs_page(p: Path, recompute: bool, max_runs: int) -> Built:
+def _runs_page(p: Path, recompute: bool | None, max_runs: int) -> Built:
     root, recs = _records(p)
+    recompute = len(recs) <= AUTO_RECOMPUTE if recompute is None else recompute
     views = [r if isinstance(r, RunView) else read_run(r.dir, r) for r in recs]
     shown = views[:max_runs]
     rep = Report("algolens runs", f"{p} · {len(views)} runs")

@@ -67,7 +67,7 @@ def plot_machine(m: Mapping[str, Any], title: str = "") -> Figure:
     start = int(m.get("initial", 0))
     order = bfs_order(m["next"], start)
     pos = {s: _place(i, n) for i, s in enumerate(order)}
-    size = min(4.0 + 0.35 * n, 9.0)
+    size = 2.6 if n == 1 else min(4.0 + 0.35 * n, 9.0)
     fig = Figure(figsize=(size, size))
     ax = fig.subplots()
     nodes = {s: Circle(pos[s], _R, fc="#d8f0d8" if s == start else "#eef3fb", ec="#333", lw=1.4,
@@ -79,10 +79,11 @@ def plot_machine(m: Mapping[str, Any], title: str = "") -> Figure:
         ax.add_patch(c)
         ax.text(*pos[s], str(s), ha="center", va="center", fontsize=10, zorder=4)
     sx, sy = pos[start]
-    ax.annotate("start", (sx - _R * 0.9, sy + _R * 0.5), (sx - 0.55, sy + 0.3), fontsize=9,
+    ax.annotate("start", (sx - _R * 0.9, sy + _R * 0.5), (sx - 0.5, sy + 0.25), fontsize=9,
                 arrowprops={"arrowstyle": "-|>", "color": "#1a7f37"}, color="#1a7f37", zorder=4)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.6, 1.6)
+    lim = 0.75 if n == 1 else 1.6
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title or f"{n}-state machine (edges: input/output)", fontsize=10)

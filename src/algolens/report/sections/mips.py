@@ -45,8 +45,10 @@ def render(rep: Report, run: RunView, ctx: Context) -> None:
         rep.add_text(f"State machine: {caption}")
     passes = rec.get("passes") or []
     if passes:
-        rep.add_table(passes, caption="distiller passes, in order (the first program verified at "
-                                      "L and 2L wins)")
+        cols = ("name", "ok", "fidelity", "reason", "seconds")
+        rep.add_table([{c: p.get(c) for c in cols} for p in passes],
+                      caption="distiller passes, in order (the first program verified at L and "
+                              "2L wins)")
 
 
 def _program(run: RunView, rec: dict) -> str | None:
