@@ -187,6 +187,7 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task, states),
                     lambda e: e.machine_ is not None and e.fidelity_ == 1.0)
     if fsm is not None:
+        passes[-1].extra["machine"] = fsm.machine_          # saved as fsm.json (for reports)
         form = _fit_pass(passes, "formula_search",
                          lambda: FormulaSearch(time_cap=time_cap).fit(fsm.machine_, task),
                          lambda e: e.formulas_ is not None)
@@ -319,6 +320,9 @@ def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
                "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
         reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
         run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
+        machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
+        if machine is not None:
+            run.write_json("fsm.json", machine)              # drawn by `algolens report`
         run.finish(None, status="done" if res.solved else "failed", reason=reason,
                    key_metrics=key)
 
