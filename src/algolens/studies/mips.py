@@ -17,7 +17,7 @@ network and verify the program. ``network=`` accepts any torch RNN with the adap
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ import numpy as np
 import torch
 
 from ..analysis.rnn import (
+    EXHAUSTED,
     ClusterFSM,
+    Collection,
     CountFormulas,
     FormulaSearch,
     FSMExtractor,
@@ -37,9 +39,10 @@ from ..analysis.rnn import (
     WindowFormulas,
     check_adapter,
     input_names,
-    network_outputs,
+    recollect,
 )
-from ..codegen import ProgramInfo, Verification, to_python, verify_source
+from ..codegen import ProgramInfo, Verification, verify_source
+from ..codegen.python import render_program
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
@@ -81,14 +84,15 @@ class MIPSResult:
 
 
 # ---------------------------------------------------------------------- distillation
-def _examples(net, task: SequenceTask, k: int = 3) -> tuple:
-    xs = task.sample(k, np.random.default_rng(7), task.length)
-    ys = network_outputs(net, xs)
+def _examples(states: Collection, k: int = 3) -> tuple:
+    """The first k collected check sequences with the network's outputs (for the self-check)."""
     conv = lambda v: tuple(int(u) for u in v) if np.ndim(v) else int(v)   # noqa: E731
+    xs, ys = states.check.xs[:k], states.check.y[:k]
     return tuple(([conv(v) for v in x], [conv(v) for v in y]) for x, y in zip(xs, ys))
 
 
 def _timed(passes: list[PassRecord], name: str, fn):
+    """Run one pass and record it; a pass whose safety cap blew fails as "budget exhausted"."""
     t0 = time.monotonic()
     try:
         est = fn()
@@ -96,9 +100,13 @@ def _timed(passes: list[PassRecord], name: str, fn):
         passes.append(PassRecord(name, False, None, f"{type(e).__name__}: {e}",
                                  time.monotonic() - t0))
         return None
-    passes.append(PassRecord(name, True, getattr(est, "fidelity_", None),
-                             getattr(est, "report_", ""), time.monotonic() - t0))
-    return est
+    exhausted = bool(getattr(est, "budget_exhausted_", False))
+    report = getattr(est, "report_", "")
+    if exhausted and EXHAUSTED not in report:
+        report = f"{EXHAUSTED}: {report}"
+    passes.append(PassRecord(name, not exhausted, getattr(est, "fidelity_", None), report,
+                             time.monotonic() - t0))
+    return None if exhausted else est
 
 
 def _fit_pass(passes: list[PassRecord], name: str, fit, found):
@@ -111,34 +119,36 @@ def _fit_pass(passes: list[PassRecord], name: str, fit, found):
 
 
 def _try_program(passes, name, program, task) -> tuple[str, Verification] | None:
-    """Render and verify; the pass succeeds only if its program verifies."""
-    src = to_python(program)
-    ver = verify_source(src, task)
+    """Render once and verify; the pass succeeds only if its program verifies. The verified
+    source gets the verification summary in its docstring (the body is not rendered again)."""
+    rendered = render_program(program)
+    ver = verify_source(rendered.source(program.info), task)
     rec = passes[-1]
     rec.ok = ver.passed
     rec.extra["verification"] = ver.summary()
     if not ver.passed:
         rec.reason += f"; program fails verification: {ver.summary()}"
         return None
-    info = program.info.__class__(**{**program.info.__dict__, "verification": ver.summary()})
-    final = to_python(program.__class__(**{**program.__dict__, "info": info}))
-    return final, ver
+    return rendered.source(replace(program.info, verification=ver.summary())), ver
 
 
 def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None = None,
+            time_cap: float = 120.0,
             ) -> tuple[str | None, str | None, Verification | None, list[PassRecord]]:
     """Network -> (form, source, verification, passes); source None when every pass failed.
 
-    Passes run in order and the first program that verifies at L and 2L wins. A program that
-    verifies only at L (e.g. a counter truncated into a finite machine) is held while the later
-    passes try; the one with the best 2L accuracy is returned (earlier wins ties).
+    The network's hidden states and outputs are collected once (``StateCollector``) and handed
+    to every pass. Passes run in order and the first program that verifies at L and 2L wins. A
+    program that verifies only at L (e.g. a counter truncated into a finite machine) is held
+    while the later passes try; the one with the best 2L accuracy is returned (earlier wins
+    ties). Every search is bounded by work, so the result is a function of the network;
+    ``time_cap`` (seconds per pass) is only a safety cap: a pass it stops fails with the reason
+    "budget exhausted".
     """
     check_adapter(net)
     task = get_task(task)
     passes: list[PassRecord] = []
     names = input_names(task)
-    hidden = int(net.initial_state(1).shape[-1])
-    info = ProgramInfo(task.name, network_desc, examples=_examples(net, task))
     held: list[tuple] = []                        # verified at L, not at 2L: (2x acc, result)
 
     def accept(form: str, got) -> tuple | None:
@@ -149,17 +159,23 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
         held.append((got[1].accuracy_2x, -len(held), (form, got[0], got[1], passes)))
         return None
 
-    _timed(passes, "collect", lambda: StateCollector(n=500).fit(net, task))
+    collector = _timed(passes, "collect", lambda: StateCollector().fit(net, task))
+    if collector is None:                         # the network does not run on the task's inputs
+        return None, None, None, passes
+    states = collector.collection_
+    info = ProgramInfo(task.name, network_desc, examples=_examples(states))
+    hidden = int(states.h0.shape[-1])
     order = 2 * hidden + 1                        # Cayley-Hamilton: p, q <= H suffice
     rec = _fit_pass(passes, "integer_recurrence",
-                    lambda: IntegerRecurrence(max_order=order).fit(net, task),
+                    lambda: IntegerRecurrence(max_order=order).fit(net, task, states),
                     lambda e: e.recurrence_ is not None)
     if rec is not None:
         prog = from_recurrence(rec.recurrence_, names, _with(info, "integer linear recurrence "
                                                              "fitted to the network's outputs"))
         if done := accept("symbolic", _try_program(passes, "integer_recurrence", prog, task)):
             return done
-    win = _fit_pass(passes, "window", lambda: WindowFormulas().fit(net, task),
+    win = _fit_pass(passes, "window",
+                    lambda: WindowFormulas(time_cap=time_cap).fit(net, task, states),
                     lambda e: e.formulas_ is not None)
     if win is not None:
         prog = from_formulas(win.formulas_, _with(
@@ -167,11 +183,12 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
                   f"output by {win.method_}"))
         if done := accept("symbolic", _try_program(passes, "window", prog, task)):
             return done
-    fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task),
+    fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task, states),
                     lambda e: e.machine_ is not None and e.fidelity_ == 1.0)
     if fsm is not None:
+        passes[-1].extra["machine"] = fsm.machine_          # saved as fsm.json (for reports)
         form = _fit_pass(passes, "formula_search",
-                         lambda: FormulaSearch().fit(fsm.machine_, task),
+                         lambda: FormulaSearch(time_cap=time_cap).fit(fsm.machine_, task),
                          lambda e: e.formulas_ is not None)
         if form is not None:
             prog = from_formulas(form.formulas_, _with(
@@ -179,9 +196,9 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
                       f"'{form.formulas_.labelling}' labelling"))
             if done := accept("symbolic", _try_program(passes, "formula_search", prog, task)):
                 return done
-    if done := accept("symbolic", _counter(net, task, info, passes)):
+    if done := accept("symbolic", _counter(net, task, info, passes, states, time_cap)):
         return done
-    if done := accept("symbolic", _histogram(net, task, info, passes)):
+    if done := accept("symbolic", _histogram(net, task, info, passes, states, time_cap)):
         return done
     if fsm is not None:
         passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
@@ -194,20 +211,23 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     return None, None, None, passes
 
 
-def _state_machine(net, task: SequenceTask):
+def _state_machine(net, task: SequenceTask, states: Collection):
     """Behaviour-clustered machine (closed, reproduces the network) else the BFS quantiser."""
-    est = ClusterFSM().fit(net, task)
+    est = ClusterFSM().fit(net, task, states)
     if est.machine_ is not None:
         return est
-    return FSMExtractor(tols=(0.05, 0.02), max_states=800).fit(net, task)   # capped: seconds
+    return FSMExtractor(tols=(0.05, 0.02), max_states=800).fit(net, task, states)  # bounded
 
 
-def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
+def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord],
+             states: Collection, time_cap: float):
     """Simplify (snap an affine recurrence), then integer lattice coordinates + formulas."""
-    snap = _fit_pass(passes, "simplify", lambda: SnapRecurrence().fit(net, task),
+    snap = _fit_pass(passes, "simplify", lambda: SnapRecurrence().fit(net, task, states),
                      lambda e: e.network_ is not None)
     src = net if snap is None else snap.network_
-    lat = _fit_pass(passes, "lattice_formulas", lambda: LatticeFormulas().fit(src, task),
+    src_states = states if snap is None else recollect(src, states)
+    lat = _fit_pass(passes, "lattice_formulas",
+                    lambda: LatticeFormulas(time_cap=time_cap).fit(src, task, src_states),
                     lambda e: e.formulas_ is not None)
     if lat is None:
         return None
@@ -220,9 +240,11 @@ def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord
     return _try_program(passes, "lattice_formulas", prog, task)
 
 
-def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord]):
+def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord],
+               states: Collection, time_cap: float):
     """Order-invariant networks: one counter per symbol, output a formula of the counts."""
-    est = _fit_pass(passes, "histogram", lambda: CountFormulas().fit(net, task),
+    est = _fit_pass(passes, "histogram",
+                    lambda: CountFormulas(time_cap=time_cap).fit(net, task, states),
                     lambda e: e.model_ is not None)
     if est is None:
         return None
@@ -234,7 +256,7 @@ def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassReco
 
 
 def _with(info: ProgramInfo, method: str) -> ProgramInfo:
-    return ProgramInfo(info.task, info.network, method, info.verification, info.examples)
+    return replace(info, method=method)
 
 
 # ---------------------------------------------------------------------- training
@@ -297,6 +319,9 @@ def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
                "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
         reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
         run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
+        machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
+        if machine is not None:
+            run.write_json("fsm.json", machine)              # drawn by `algolens report`
         run.finish(None, status="done" if res.solved else "failed", reason=reason,
                    key_metrics=key)
 
