@@ -94,25 +94,25 @@ class TrainResult:
     solved: bool
     diverged: list[bool] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    budget_exhausted: bool = False    # the safety cap (``deadline``) cut the schedule short
 
 
 def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    train: TaskData, val: TaskData, max_steps: int = 10_000, batch: int = 512,
                    lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
                    seed: int = 0, deadline: float | None = None, callback=None,
-                   stop_when_solved: bool = True, time_budget: float | None = None,
+                   stop_when_solved: bool = True,
                    init: Callable[[RNNEnsemble], None] | None = None,
                    after_backward: Callable[[RNNEnsemble], None] | None = None,
                    stop_rule: Callable[[int, torch.Tensor], bool] | None = None
                    ) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
-    The learning rate warms up over the first 2% of steps, then follows a cosine down to lr/100
-    (one-cycle). ``time_budget`` (seconds) shortens the schedule so that it *completes* in about
-    that time: the step time is measured over the first steps and the total is fixed from it
-    (a schedule cut off half-way never anneals, and linear nets need the annealing to reach the
-    exact integers). ``deadline`` is a ``time.monotonic()`` value after which training stops at
-    the next evaluation. ``callback(step, val_acc)`` is called at each evaluation.
+    The learning rate warms up over the first 2% of ``max_steps``, then follows a cosine down to
+    lr/100 (one-cycle). The schedule is counted in steps only, so the result is a function of
+    the arguments and ``seed`` whatever the machine's load. ``deadline`` (a ``time.monotonic()``
+    value) is only a safety cap: past it, training stops at the next evaluation and the result
+    says ``budget_exhausted``. ``callback(step, val_acc)`` is called at each evaluation.
     ``stop_when_solved=False`` runs all steps (used by the batched-vs-sequential benchmark).
     ``init(model)`` may overwrite members before training (e.g. a closed-form linear start); the
     ensemble is then evaluated once before the first step and returned at once if it is solved.
@@ -123,7 +123,6 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     """
     _check_finite(task, train, "training")
     _check_finite(task, val, "validation")
-    torch.manual_seed(seed)
     model = RNNEnsemble(cfg, n_models, seed=seed)
     if init is not None:
         init(model)
@@ -138,6 +137,7 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
     gen = torch.Generator().manual_seed(seed)
     alive = torch.ones(n_models, dtype=torch.bool)
     t0, acc, step, history = time.monotonic(), torch.zeros(n_models), 0, []
+    timed_out = done = False
     while step < plan.total:
         step += 1
         idx = torch.randint(0, len(train), (batch,), generator=gen)
@@ -151,9 +151,6 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
             after_backward(model)
         opt.step()
         sched.step()
-        if time_budget is not None and _recalibrate(step, eval_every, plan.total):
-            per_step = (time.monotonic() - t0) / step * (1 + 8 / eval_every)   # evals cost ~8 steps
-            plan.total = max(min(max_steps, int(time_budget / per_step)), step + 1)
         if step % eval_every == 0 or step == plan.total:
             acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
             history.append({"step": step, "loss": float(loss[alive].mean().detach()),
@@ -164,19 +161,12 @@ def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
             done = stop_rule(step, acc) if stop_rule is not None else bool(acc.max() >= 1.0)
             if (stop_when_solved and done) or timed_out:
                 break
+    exhausted = timed_out and not (stop_when_solved and done) and step < plan.total
     best = int(torch.argmax(acc))
     return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,
                        val_accuracy=acc.tolist(), best=best, solved=bool(acc[best] >= 1.0),
-                       diverged=(~alive).tolist(), history=history)
-
-
-_CALIBRATE = 20
-
-
-def _recalibrate(step: int, eval_every: int, total: int) -> bool:
-    """Re-measure the step time after the first steps and then at every evaluation of the first
-    half of the schedule, so a slow start on a busy machine does not cut the schedule short."""
-    return step == _CALIBRATE or (step % eval_every == 0 and step < total // 2)
+                       diverged=(~alive).tolist(), history=history,
+                       budget_exhausted=exhausted)
 
 
 class _Schedule:
