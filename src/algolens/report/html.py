@@ -23,13 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib
 from markupsafe import Markup, escape
 
 from ..io import atomic_write_text
-
-if "matplotlib.pyplot" not in sys.modules:   # keep an interactive backend a user already chose
-    matplotlib.use("Agg")
 
 # ---------------------------------------------------------------- formatting helpers
 
@@ -260,6 +256,8 @@ def _cell(v: Any) -> str:
 
 
 def _close(fig: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    """Free a pyplot-made figure; a bare ``matplotlib.figure.Figure`` (what algolens draws: no
+    pyplot, no backend switch) needs nothing. pyplot is never imported here."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close(fig)

@@ -42,6 +42,7 @@ from ..analysis.rnn import (
 )
 from ..codegen import ProgramInfo, Verification, to_python, verify_source
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
+from ..perf import fast_cpu
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
 
@@ -256,11 +257,11 @@ def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, s
 
 
 # ---------------------------------------------------------------------- orchestrator
+@fast_cpu(threads=1)    # small nets run fastest on one thread; the caller's count is restored
 def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
         out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
         write: bool = True) -> MIPSResult:
     """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
-    torch.set_num_threads(1) if torch.get_num_threads() > 2 else None
     task = get_task(task)
     if network is None:
         got = obtain_network(task, budget_seconds, out, seed, progress, reuse)

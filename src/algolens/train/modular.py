@@ -26,6 +26,7 @@ import torch
 
 from ..io import atomic_write_bytes, atomic_write_json, read_json
 from ..models.transformer import Transformer, TransformerConfig, TransformerEnsemble, make_inputs
+from ..perf import fast_cpu
 
 
 @dataclass(frozen=True)
@@ -191,12 +192,18 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     the step and a suggested fix; training stops when every member has diverged, at
     ``tcfg.steps``, or (``stop_at_100``) when every live member is 100% on train and val.
     """
-    dev = torch.device(tcfg.device)
-    keep_freed_memory()
     # Late in training, float32 softmax tails and tiny gradients become subnormal numbers, which
     # x86 CPUs process ~100x slower (measured: 12 -> 6 steps/s by step 2k). Flushing them to
-    # zero changes nothing that matters here (the loss is computed in float64).
-    torch.set_flush_denormal(True)
+    # zero changes nothing that matters here (the loss is computed in float64); scoped to
+    # training, so the caller's setting is back afterwards.
+    with fast_cpu(flush_denormal=True):
+        return _train(cfg, seeds, alphas, tcfg, checkpoint_dirs, progress)
+
+
+def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
+           tcfg: TrainConfig, checkpoint_dirs: list[Path] | None, progress: bool
+           ) -> list[RunResult]:
+    dev = torch.device(tcfg.device)
     alphas = [cfg.attn_rate] * len(seeds) if alphas is None else [float(a) for a in alphas]
     ens = TransformerEnsemble(cfg, seeds, alphas).to(dev)
     E = ens.n_models
@@ -241,29 +248,6 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
         r.steps_done = updates if r.status == "ok" else r.steps_done
         r.seconds, r.state = seconds, {k: v.cpu() for k, v in ens.member_state(i).items()}
     return results
-
-
-_ALLOCATOR_TUNED = False
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc malloc to keep freed blocks up to 32 MiB instead of returning them to the OS.
-
-    Each step allocates several [p², d_mlp] tensors; with the default thresholds every one is a
-    fresh mmap whose pages fault in (measured: ~6.9k page faults and ~30% of a step's CPU time at
-    p = 59). Process-wide and harmless elsewhere; a no-op where glibc is absent.
-    """
-    global _ALLOCATOR_TUNED
-    if _ALLOCATOR_TUNED:
-        return
-    _ALLOCATOR_TUNED = True
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)    # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 << 20)   # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def _optimizer(ens: TransformerEnsemble, tcfg: TrainConfig) -> torch.optim.Optimizer:

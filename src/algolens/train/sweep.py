@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
+from ..perf import fast_cpu
 from .modular import RunResult, TrainConfig, run_id, save_run, train_ensemble
 
 # analyse(result: RunResult, run_dir: Path | None) -> metrics dict; a top-level function (pickled)
@@ -75,12 +76,11 @@ def run_group(points: list[SweepPoint], out_root: str | None, analyse: Analyse |
     Pure given its arguments (the executor's unit of work). Analysis failures are recorded in
     the summary (``analysis_error``), never lost silently.
     """
-    import torch
-    torch.set_num_threads(threads)
     first = points[0]
-    results = train_ensemble(first.model, [p.seed for p in points],
-                             [p.model.attn_rate for p in points], first.train,
-                             checkpoint_dirs=_dirs(points, out_root), progress=False)
+    with fast_cpu(threads=threads):      # the caller's thread count is back afterwards
+        results = train_ensemble(first.model, [p.seed for p in points],
+                                 [p.model.attn_rate for p in points], first.train,
+                                 checkpoint_dirs=_dirs(points, out_root), progress=False)
     rows = []
     for r in results:
         row = r.summary()
