@@ -240,7 +240,7 @@ def _with(info: ProgramInfo, method: str) -> ProgramInfo:
 
 
 # ---------------------------------------------------------------------- training
-def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
+def obtain_network(task: SequenceTask, budget_seconds: float | None, out: str | Path, seed: int,
                    progress: bool, reuse: bool = True) -> dict:
     """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
     from ..train.runs import find_run, load_run
@@ -258,7 +258,7 @@ def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, s
 
 # ---------------------------------------------------------------------- orchestrator
 @fast_cpu(threads=1)    # small nets run fastest on one thread; the caller's count is restored
-def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
+def run(task: str | SequenceTask, network=None, budget_seconds: float | None = None,
         out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
         write: bool = True) -> MIPSResult:
     """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
