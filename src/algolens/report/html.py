@@ -23,15 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib
 from markupsafe import Markup, escape
 
 from ..io import atomic_write_text
 from .highlight import CSS as _TOKEN_CSS
 from .highlight import highlight_python
-
-if "matplotlib.pyplot" not in sys.modules:   # keep an interactive backend a user already chose
-    matplotlib.use("Agg")
 
 # ---------------------------------------------------------------- formatting helpers
 
@@ -373,6 +369,8 @@ def _figure_html(fig: Any, caption: str | None, dpi: int) -> str:
 
 
 def _close(fig: Any) -> None:
-    """Free a pyplot-managed figure; a ``matplotlib.figure.Figure`` needs nothing."""
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close(fig)
+    """Free a pyplot-made figure; a bare ``matplotlib.figure.Figure`` (what algolens draws: no
+    pyplot, no backend switch) needs nothing. pyplot is never imported here."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close(fig)

@@ -44,6 +44,7 @@ from ..analysis.rnn import (
 from ..codegen import ProgramInfo, Verification, verify_source
 from ..codegen.python import render_program
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
+from ..perf import fast_cpu
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
 
@@ -260,13 +261,13 @@ def _with(info: ProgramInfo, method: str) -> ProgramInfo:
 
 
 # ---------------------------------------------------------------------- training
-def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
+def obtain_network(task: SequenceTask, budget_seconds: float | None, out: str | Path, seed: int,
                    progress: bool, reuse: bool = True) -> dict:
     """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
     from ..train.runs import find_run, load_run
     from ..train.search import search
 
-    run_dir = find_run(task.name, root=str(out)) if reuse else None
+    run_dir = find_run(task.name, root=str(out), fingerprint=task.fingerprint()) if reuse else None
     if run_dir is not None:
         net, meta = load_run(run_dir)
         return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
@@ -277,11 +278,11 @@ def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, s
 
 
 # ---------------------------------------------------------------------- orchestrator
-def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
+@fast_cpu(threads=1)    # small nets run fastest on one thread; the caller's count is restored
+def run(task: str | SequenceTask, network=None, budget_seconds: float | None = None,
         out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
         write: bool = True) -> MIPSResult:
     """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
-    torch.set_num_threads(1) if torch.get_num_threads() > 2 else None
     task = get_task(task)
     if network is None:
         got = obtain_network(task, budget_seconds, out, seed, progress, reuse)
@@ -328,16 +329,8 @@ def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
 
 # ---------------------------------------------------------------------- benchmark
 def task_fingerprint(task: SequenceTask) -> str:
-    """A hash of what defines a task: its name, alphabet, length and the reference's outputs on
-    fixed inputs -- so an edited task file is a different point, not a finished one."""
-    import hashlib
-
-    xs = task.sample(64, rng=20_240_601)
-    ys = task.targets(xs)
-    h = hashlib.sha256(repr((task.name, task.channels, task.length, task.output_dim)).encode())
-    h.update(xs.tobytes())
-    h.update(ys.tobytes())
-    return h.hexdigest()[:16]
+    """``task.fingerprint()``: an edited task file is a different point, not a finished one."""
+    return task.fingerprint()
 
 
 def _point(task: SequenceTask, budget_seconds: float, seed: int) -> dict:

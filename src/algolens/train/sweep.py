@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
+from ..perf import fast_cpu
 from ..store import tracking
 from .modular import RunResult, TrainConfig, run_id, save_run, start_runs, train_ensemble
 
@@ -75,20 +76,15 @@ def run_group(points: list[SweepPoint], out_root: str | None, analyse: Analyse |
     Pure given its arguments (the executor's unit of work). Analysis failures are recorded in
     the summary (``analysis_error``), never lost silently.
     """
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)                  # restored below: in-process runs share it
     first, dirs = points[0], _dirs(points, out_root)
     runs = [] if dirs is None else start_runs(dirs, [p.model for p in points], first.train,
                                                [p.seed for p in points])
-    try:
-        with tracking(runs):            # indexed as running; interrupted/failed if this raises
+    with tracking(runs):                # indexed as running; interrupted/failed if this raises
+        with fast_cpu(threads=threads):      # the caller's thread count is back afterwards
             results = train_ensemble(first.model, [p.seed for p in points],
                                      [p.model.attn_rate for p in points], first.train,
                                      checkpoint_dirs=dirs, progress=False)
-            return [_finish(r, out_root, analyse) for r in results]
-    finally:
-        torch.set_num_threads(before)
+        return [_finish(r, out_root, analyse) for r in results]
 
 
 def _finish(r: RunResult, out_root: str | None, analyse: Analyse | None) -> dict:
