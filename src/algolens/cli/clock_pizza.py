@@ -149,9 +149,9 @@ def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
         return
     for r in results:
         s, m = r.summary, r.metrics
-        click.echo(f"{r.run_dir}: α={s['attn_rate']:.2f} seed={s['seed']} "
-                   f"val_acc={s['val_acc']:.4f} steps={s['steps_done']} "
-                   f"({s['seconds']:.0f} s for {s['n_members']} model(s)) -> {r.verdict}")
+        click.echo(f"{r.run_dir}: α={s.attn_rate:.2f} seed={s.seed} "
+                   f"val_acc={s.val_acc:.4f} steps={s.steps_done} "
+                   f"({s.seconds:.0f} s for {s.n_members} model(s)) -> {r.verdict}")
         if "s_g" in m:
             click.echo(f"    s_g={m['s_g']:.4f} q={m['q']:.4f} circularity={m['circularity']:.4f}")
         if m.get("analysis_error"):
@@ -287,8 +287,8 @@ def _show_grokking(res, as_json: bool) -> None:
         click.echo(f"{res.run_dir}: {res.error}")
         return
     s = res.summary
-    click.echo(f"{res.run_dir}: val_acc={s.get('val_acc', float('nan')):.4f} "
-               f"steps={s.get('steps_done')} key frequencies={list(res.key_freqs)}")
+    click.echo(f"{res.run_dir}: val_acc={s.val_acc:.4f} "
+               f"steps={s.steps_done} key frequencies={list(res.key_freqs)}")
     for name in ("memorisation", "circuit_formation", "cleanup"):
         click.echo(f"  {name:<18} {res.phases.get(name)}")
 

@@ -28,8 +28,10 @@ def register(group: click.Group) -> None:
 @json_option
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Runs folder: program.py and mips.json go to runs/mips/<run-id>/.")
-@click.option("--budget-seconds", default=300.0, show_default=True, type=float,
-              help="Training budget per task (ignored when a finished run is reused).")
+@click.option("--budget-seconds", default=None, type=float,
+              help="Optional wall-clock safety cap per task search (default: none; the search's "
+                   "limits are counted in steps). If it bites, the result says 'budget "
+                   "exhausted'.")
 @click.option("--all", "all_tasks", is_flag=True, help="Run the 62-task benchmark.")
 @click.option("--tasks", "task_list", default=None, help="With --all: comma-separated subset.")
 @executor_options

@@ -13,7 +13,7 @@ What PATH is decides the page (``path_kind``):
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +55,14 @@ def path_kind(path: str | Path) -> str:
                      f"index.db or run folders in it; {_HINT}")
 
 
-def build_report(path: str | Path, recompute: bool | None = None, max_runs: int = 40) -> Built:
+def build_report(path: str | Path, recompute: bool | None = None, max_runs: int = 40,
+                 title: str | None = None, preface: Callable[[Report], None] | None = None
+                 ) -> Built:
     """The report for ``path`` (see the module docstring). ``recompute`` lets sections load
     weights to draw evidence that was not saved; by default for a single run and for folders of
-    at most ``AUTO_RECOMPUTE`` runs (seconds each, so a 62-task page stays quick)."""
+    at most ``AUTO_RECOMPUTE`` runs (seconds each, so a 62-task page stays quick). For a runs
+    folder, ``title`` and ``preface(report)`` (content put before the index) let a caller such
+    as the demo frame the page."""
     if max_runs < 0:
         raise ValueError(f"max_runs must be >= 0, got {max_runs}")
     kind, p = path_kind(path), Path(path)
@@ -66,7 +70,7 @@ def build_report(path: str | Path, recompute: bool | None = None, max_runs: int 
         return _run_page(p, True if recompute is None else recompute)
     if kind == "benchmark":
         return _benchmark_page(p, recompute)
-    return _runs_page(p, recompute, max_runs)
+    return _runs_page(p, recompute, max_runs, title, preface)
 
 
 def _run_page(p: Path, recompute: bool) -> Built:
@@ -155,12 +159,15 @@ def _records(p: Path) -> tuple[Path, list[RunRecord | RunView]]:
     return root, [read_run(d) for d in dirs]
 
 
-def _runs_page(p: Path, recompute: bool | None, max_runs: int) -> Built:
+def _runs_page(p: Path, recompute: bool | None, max_runs: int, title: str | None = None,
+               preface: Callable[[Report], None] | None = None) -> Built:
     root, recs = _records(p)
     recompute = len(recs) <= AUTO_RECOMPUTE if recompute is None else recompute
     views = [r if isinstance(r, RunView) else read_run(r.dir, r) for r in recs]
     shown = views[:max_runs]
-    rep = Report("algolens runs", f"{p} · {len(views)} runs")
+    rep = Report(title or "algolens runs", f"{p} · {len(views)} runs")
+    if preface is not None:
+        preface(rep)
     counts: dict[str, int] = {}
     for v in views:
         counts[v.status] = counts.get(v.status, 0) + 1

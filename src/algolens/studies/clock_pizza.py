@@ -22,6 +22,7 @@ from ..models.transformer import Transformer, TransformerConfig
 from ..store import tracking
 from ..train.modular import (
     RunResult,
+    RunSummary,
     TrainConfig,
     list_checkpoints,
     load_run,
@@ -48,13 +49,13 @@ class ClockPizzaResult:
     """One analysed run: where it lives, its training summary, the metrics and the verdict."""
 
     run_dir: Path | None
-    summary: dict
+    summary: RunSummary
     metrics: dict = field(default_factory=dict)
     verdict: str = "unknown"
     report: str = ""
 
     def to_dict(self) -> dict:
-        return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary,
+        return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary.to_dict(),
                 "metrics": self.metrics, "verdict": self.verdict}
 
 
@@ -162,8 +163,8 @@ def analyze(run_dir: str | Path, plots: bool = True) -> ClockPizzaResult:
     if metrics.get("report"):
         atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
     from ..io import read_json
-    summary = read_json(run_dir / "metrics.json").get("summary", {}) \
-        if (run_dir / "metrics.json").is_file() else {}
+    summary = RunSummary.from_dict(read_json(run_dir / "metrics.json").get("summary", {})
+                                   if (run_dir / "metrics.json").is_file() else {})
     return _result(run_dir, summary, metrics)
 
 
@@ -219,7 +220,7 @@ def _save_plots(model: Transformer, clf, run_dir: Path) -> list[str]:
     return sorted(figs)
 
 
-def _result(run_dir, summary: dict, metrics: dict) -> ClockPizzaResult:
+def _result(run_dir, summary: RunSummary, metrics: dict) -> ClockPizzaResult:
     return ClockPizzaResult(run_dir, summary, {k: v for k, v in metrics.items() if k != "report"},
                             metrics.get("verdict", "unknown"), metrics.get("report", ""))
 

@@ -15,6 +15,7 @@ from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
 from ..store import tracking
 from ..train.modular import (
+    RunSummary,
     TrainConfig,
     list_checkpoints,
     load_run,
@@ -42,14 +43,14 @@ class GrokkingResult:
     """Progress-measure table per checkpoint, key frequencies and phases of one run."""
 
     run_dir: Path
-    summary: dict
+    summary: RunSummary
     table: list[dict] = field(default_factory=list)
     key_freqs: tuple[int, ...] = ()
     phases: dict = field(default_factory=dict)
     error: str = ""
 
     def to_dict(self) -> dict:
-        return {"run_dir": str(self.run_dir), "summary": self.summary, "table": self.table,
+        return {"run_dir": str(self.run_dir), "summary": self.summary.to_dict(), "table": self.table,
                 "key_freqs": list(self.key_freqs), "phases": self.phases, "error": self.error}
 
 
@@ -74,12 +75,12 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     conf = read_json(run_dir / "config.json")
     tcfg = TrainConfig.from_dict(conf["train"])
     metrics = read_json(run_dir / "metrics.json")
-    summary, hist = metrics.get("summary", {}), metrics.get("history", {})
+    summary, hist = RunSummary.from_dict(metrics.get("summary", {})), metrics.get("history", {})
     p = conf["model"]["p"]
     split = tcfg.split_seed if tcfg.split_seed is not None else conf["seed"]
     mask = split_mask(p, tcfg.train_frac, split).numpy()
     ckpts = [(s, load_run(run_dir, path.name)) for s, path in list_checkpoints(run_dir)]
-    final = summary.get("steps_done", tcfg.steps)
+    final = summary.steps_done if isinstance(summary.steps_done, int) else tcfg.steps
     if not ckpts or ckpts[-1][0] != final:
         ckpts.append((final, load_run(run_dir)))
     try:

@@ -108,15 +108,44 @@ class RunResult:
         net.load_state_dict(self.state)
         return net
 
-    def summary(self) -> dict:
+    def summary(self) -> RunSummary:
         h = self.history
         last = lambda xs: xs[-1] if xs else float("nan")
-        return {"run_id": self.run_id, "seed": self.seed, "attn_rate": self.config.attn_rate,
-                "d_model": self.config.d_model, "p": self.config.p, "status": self.status,
-                "reason": self.reason, "steps_done": self.steps_done, "seconds": self.seconds,
-                "n_members": self.n_members, "train_loss": last(h.train_loss),
-                "val_loss": last(h.val_loss), "train_acc": last(h.train_acc),
-                "val_acc": last(h.val_acc)}
+        return RunSummary(self.run_id, self.seed, self.config.attn_rate, self.config.d_model,
+                          self.config.p, self.status, self.reason, self.steps_done, self.seconds,
+                          self.n_members, last(h.train_loss), last(h.val_loss),
+                          last(h.train_acc), last(h.val_acc))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How one modular-addition training run ended (metrics.json's "summary"): typed, so that
+    a reader asking for a field that does not exist fails at once instead of getting nothing."""
+
+    run_id: str
+    seed: int
+    attn_rate: float
+    d_model: int
+    p: int
+    status: str                      # "ok" | "diverged"
+    reason: str
+    steps_done: int
+    seconds: float
+    n_members: int
+    train_loss: float
+    val_loss: float
+    train_acc: float
+    val_acc: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunSummary:
+        """Read a saved summary; fields a run did not record are NaN (numbers) or ''."""
+        from dataclasses import fields
+        nan = float("nan")
+        return cls(**{f.name: d.get(f.name, "" if f.type == "str" else nan) for f in fields(cls)})
 
 
 def split_mask(p: int, frac: float, seed: int) -> torch.Tensor:
@@ -318,9 +347,9 @@ def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None 
                        _run_config(result.config, result.train), seed=result.seed, run_id=rid,
                        exist_ok=True)
     run.save_weights(result.state)
-    metrics = {"summary": result.summary(), "history": asdict(result.history)}
+    metrics = {"summary": result.summary().to_dict(), "history": asdict(result.history)}
     metrics.update(extra_metrics or {})
-    s = result.summary()
+    s = result.summary().to_dict()
     analysis = (extra_metrics or {}).get("analysis", {})
     key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
     key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})

@@ -89,7 +89,7 @@ def run_group(points: list[SweepPoint], out_root: str | None, analyse: Analyse |
 
 def _finish(r: RunResult, out_root: str | None, analyse: Analyse | None) -> dict:
     """One run's summary row (plus its analysis), saved to its run directory when there is one."""
-    row = r.summary()
+    row = r.summary().to_dict()
     run_dir = None if out_root is None else Path(out_root) / r.run_id
     if analyse is not None and r.status == "ok":
         try:
