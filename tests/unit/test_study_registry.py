@@ -74,3 +74,37 @@ def test_duplicate_study_names_are_an_error(fake_modules) -> None:
 
 def test_main_has_every_command_module() -> None:
     assert {"mips", "clock-pizza", "grokking", "train", "tasks", "demo"} <= set(main.commands)
+
+
+def test_one_load_run_for_every_study(tmp_path) -> None:
+    """``algolens.studies.load_run`` dispatches on config.json's study and checks checksums."""
+    import pytest
+    import torch
+
+    from algolens.models.rnn import MIPSRNN
+    from algolens.models.transformer import Transformer
+    from algolens.studies import load_run
+    from algolens.train.modular import TrainConfig, save_run, train_ensemble
+    from algolens.train.search import search
+
+    r = search("Sum_Last2", out=tmp_path, progress=False)
+    net, meta = load_run(r.run_dir)
+    assert isinstance(net, MIPSRNN) and meta["task"] == "Sum_Last2"
+    from algolens.models.transformer import TransformerConfig
+    [res] = train_ensemble(TransformerConfig(p=5, d_model=8, n_heads=2, d_mlp=16), [0], None,
+                           TrainConfig(steps=3), progress=False)
+    d = save_run(tmp_path / "clock_pizza" / res.run_id, res)
+    model = load_run(d)
+    assert isinstance(model, Transformer)
+    torch.testing.assert_close(model.W_E, res.state["W_E"], rtol=0, atol=0)   # copied bits
+    w = d / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:-1] + bytes([w.read_bytes()[-1] ^ 1]))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_run(d)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "config.json").write_text('{"a": 1}')
+    with pytest.raises(ValueError, match="does not say which study"):
+        load_run(tmp_path / "x")
+    (tmp_path / "x" / "config.json").write_text('{"study": "nope"}')
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        load_run(tmp_path / "x")

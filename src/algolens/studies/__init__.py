@@ -2,13 +2,14 @@
 
 Study modules are found by ``registry`` (``pkgutil``, no hand-kept list); each declares a
 ``STUDY`` (or ``STUDIES``), listed by ``algolens.studies.registry.studies()``.
+``load_run(path)`` loads a run directory of any study (dispatching on its config.json).
 """
 
 import importlib
 
-from .registry import module_names
+from .registry import load_run, module_names
 
-__all__ = module_names()
+__all__ = [*module_names(), "load_run"]
 
 
 def __getattr__(name: str):

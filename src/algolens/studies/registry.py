@@ -73,3 +73,33 @@ def get(name: str) -> Study:
     if name not in found:
         raise ValueError(f"unknown study {name!r}; known studies: {', '.join(sorted(found))}")
     return found[name]
+
+
+def load_run(path: str | Path) -> Any:
+    """Load any run directory ``runs/<study>/<run-id>/``, whatever its study.
+
+    The study comes from the run's config.json (``"study"``; older runs without it are
+    recognised by their layout) and its ``Study.load_run`` does the loading. Every study's
+    loader refuses weights whose SHA-256 differs from the one recorded when they were written.
+    """
+    from ..io import read_json
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path} is not a run directory; see `algolens runs list`")
+    config = read_json(path / "config.json")
+    study = config.get("study") if isinstance(config, dict) else None
+    study = study or _legacy_study(config, path)
+    loader = get(study).load_run
+    if loader is None:
+        raise ValueError(f"runs of study {study!r} hold no model to load ({path})")
+    return loader(path)
+
+
+def _legacy_study(config: Any, path: Path) -> str:
+    """The study of a run written before config.json named it."""
+    if isinstance(config, dict) and str(config.get("format", "")).startswith("algolens-rnn"):
+        return "train"
+    if isinstance(config, dict) and "model" in config and "train" in config:
+        return "grokking" if path.parent.name == "grokking" else "clock_pizza"
+    raise ValueError(f"{path / 'config.json'} does not say which study made the run (no "
+                     "'study' key); it is not an algolens run directory")
