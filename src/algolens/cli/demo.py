@@ -19,7 +19,7 @@ def register(group: click.Group) -> None:
                    "reduced-p31-d32 preset's, 4000).")
 @json_option
 def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
-    """Train, distil and verify a few tasks; tell a Clock from a Pizza; write a report.
+    """Every study once: programs from RNNs, a Clock and a Pizza, a grokking run; a report.
 
     \b
     Example:
@@ -40,4 +40,11 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
         click.echo(f"Clock/Pizza α={s.attn_rate:g}: {verdict} "
                    f"(s_g={m.get('s_g', float('nan')):.3f}, q={m.get('q', float('nan')):.3f}, "
                    f"c={m.get('circularity', float('nan')):.4f})")
+    for r in res.grokking:
+        s = r.summary
+        if s.val_acc >= 0.99:
+            click.echo(f"grokking p={s.p}: val acc {s.val_acc:.3f}, key frequencies "
+                       f"{list(r.key_freqs)}, phases {r.phases}")
+        else:
+            click.echo(f"grokking p={s.p}: not trained (accuracy {s.val_acc:.2f})")
     click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")

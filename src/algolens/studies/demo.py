@@ -3,6 +3,7 @@ one self-contained HTML report.
 
 - MIPS: a few tasks, each trained (smallest RNN), distilled into a program, verified;
 - Clock vs Pizza: an α = 0 and an α = 1 transformer in the reduced setting, classified;
+- grokking: one small run, its Fourier key frequencies and three phases;
 
 Every number comes from this run: programs are verified by running them, verdicts are computed
 from the trained weights, and a network that did not learn is labelled so, not interpreted.
@@ -30,11 +31,13 @@ class DemoResult:
     report_path: Path
     mips: list[Any] = field(default_factory=list)           # MIPSResult
     clock_pizza: list[Any] = field(default_factory=list)    # ClockPizzaResult
+    grokking: list[Any] = field(default_factory=list)       # GrokkingResult
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"report": str(self.report_path), "mips": [r.to_dict() for r in self.mips],
                 "clock_pizza": [r.to_dict() for r in self.clock_pizza],
+                "grokking": [r.to_dict() for r in self.grokking],
                 "seconds": round(self.seconds, 1)}
 
 
@@ -65,8 +68,17 @@ def _clock_pizza_part(runs: Path, steps: int | None, log) -> list:
                                  progress=False)
 
 
+def _grokking_part(runs: Path, log) -> list:
+    from . import grokking, presets
+
+    pre = presets.get(presets.DEMO_GROKKING)
+    log(f"[grokking] training one model ({pre.name}: {pre.describe()}) ...")
+    return [grokking.run(model=pre.model_config(), train=pre.train_config(),
+                         out_root=runs / "grokking", progress=False)]
+
+
 def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
-        tasks: tuple[str, ...] | None = None, log=print) -> DemoResult:
+        tasks: tuple[str, ...] | None = None, grokking: bool = True, log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
     from ..report.build import build_report
     from ..store import RunStore
@@ -78,6 +90,7 @@ def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
     res = DemoResult(out / "report.html")
     res.mips = _mips_part(tasks, runs, log)
     res.clock_pizza = _clock_pizza_part(runs, cp_steps, log)
+    res.grokking = _grokking_part(runs, log) if grokking else []
     res.seconds = time.monotonic() - t0
     built = build_report(runs, recompute=True, title="algolens demo",
                          preface=lambda rep: _summary(rep, res))
@@ -106,6 +119,13 @@ def _summary(rep, res: DemoResult) -> None:
         "q < 0.6; Clock: s_g < 0.98, q ≥ 0.6; non-circular if c < 0.995); 'leaning' is what s_g "
         "and q alone say. A model below 99% validation accuracy gets no verdict.")
     rep.add_table([_clock_pizza_row(r) for r in res.clock_pizza])
+    if res.grokking:
+        rep.add_heading("Grokking")
+        rep.add_text(
+            "A small modular-addition transformer trained on half of the pairs with weight "
+            "decay: it memorises first, then generalises. The progress measures read the "
+            "Fourier circuit from its checkpoints and locate the three phases.")
+        rep.add_table([_grokking_row(r) for r in res.grokking])
 
 
 def _mips_row(r) -> dict:
@@ -123,6 +143,16 @@ def _clock_pizza_row(r) -> dict:
             "verdict": r.verdict if trained else f"not trained (accuracy {s.val_acc:.2f})",
             "leaning": _leaning(m) if trained else "-", "s_g": m.get("s_g"), "q": m.get("q"),
             "circularity": m.get("circularity")}
+
+
+def _grokking_row(r) -> dict:
+    s = r.summary
+    trained = s.val_acc >= 0.99
+    return {"p": s.p, "val acc": s.val_acc, "key frequencies":
+            ", ".join(map(str, r.key_freqs)) if trained else "-",
+            **{name: str(r.phases.get(name)) if trained else "-"
+               for name in ("memorisation", "circuit_formation", "cleanup")},
+            "note": "" if trained else f"not trained (accuracy {s.val_acc:.2f})"}
 
 
 def _leaning(m: dict) -> str:

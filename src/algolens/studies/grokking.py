@@ -69,6 +69,9 @@ def train(seed: int = 0, model: TransformerConfig = NANDA_MODEL,
     return run_dir
 
 
+_train = train     # ``run``'s keyword ``train`` (a TrainConfig) shadows the function
+
+
 def analyze(run_dir: str | Path) -> GrokkingResult:
     """Progress measures over every checkpoint of ``run_dir`` (plus the final weights)."""
     run_dir = Path(run_dir)
@@ -97,10 +100,10 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     return res
 
 
-def run(seed: int = 0, model: TransformerConfig = NANDA_MODEL, train_cfg: TrainConfig = NANDA_TRAIN,
+def run(seed: int = 0, model: TransformerConfig = NANDA_MODEL, train: TrainConfig = NANDA_TRAIN,
         out_root: str | Path = DEFAULT_ROOT, progress: bool = True) -> GrokkingResult:
-    """Train, then analyse: the whole study in one call."""
-    return analyze(train(seed, model, train_cfg, out_root, progress))
+    """Train, then analyse: the whole study in one call (keywords as ``clock_pizza.run``)."""
+    return analyze(_train(seed, model, train, out_root, progress))
 
 
 def _maybe_plot(pm, run_dir: Path) -> None:

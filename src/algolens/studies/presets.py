@@ -70,9 +70,13 @@ PRESETS: dict[str, Preset] = {pre.name: pre for pre in (
            "(110 runs in 24 min on 2 cores)", p=31, width=32, steps=4000, lr=2e-3),
     Preset("nanda-p113", "grokking", "Nanda et al.'s grokking setting ([a, b, =], causal)",
            p=113, width=128, causal=True, eq_token=True, steps=40_000, wd=1.0, frac=0.3),
+    Preset("quick-p31-d32", "grokking", "a grokking run in about half a minute of CPU (the "
+           "demo): memorises, then generalises to 100% by 3000 steps", p=31, width=32,
+           causal=True, eq_token=True, steps=3000, lr=5e-3, wd=1.0, frac=0.5),
 )}
 DEFAULT = {"clock_pizza": "paper-p59-d128", "grokking": "nanda-p113"}
 DEMO_CLOCK_PIZZA = "reduced-p31-d32"       # the demo trains α = 0 and α = 1 at this setting
+DEMO_GROKKING = "quick-p31-d32"            # and one grokking run at this one
 
 
 def names(study: str | None = None) -> list[str]:
