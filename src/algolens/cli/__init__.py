@@ -10,11 +10,16 @@ import sys
 import click
 
 from ..tasks.spec import TaskError
-from .common import INTERRUPT_HINT
+from .common import ARGV, INTERRUPT_HINT, command_line
 
 
 class _FriendlyGroup(click.Group):
-    """Turn expected errors (bad task names, bad files, bad checkpoints) into one clear line."""
+    """Turn expected errors (bad task names, bad files, bad checkpoints, a disk that refuses a
+    write) into one clear line, and say after Ctrl-C what to run to continue."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = list(args)           # for the exact command line after an interrupt
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -22,8 +27,14 @@ class _FriendlyGroup(click.Group):
         except (TaskError, ValueError, FileNotFoundError, NotImplementedError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+        except OSError as e:                  # disk full, read-only, permissions, ...
+            where = f" {e.filename}" if e.filename else ""
+            click.echo(f"error: cannot write or read{where} ({e.strerror or e}); free space or "
+                       "fix the permissions, or pass another --out", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
-            hint = ctx.meta.get(INTERRUPT_HINT, "re-run with --resume to continue")
+            hint = ctx.meta.get(INTERRUPT_HINT) or (
+                f"the unfinished work was not saved; to start it again run: {command_line()}")
             click.echo(f"interrupted: finished runs are kept; {hint}", err=True)
             sys.exit(130)
 

@@ -6,7 +6,16 @@ from dataclasses import replace
 
 import click
 
-from .common import echo_json, executor_options, json_option, on_interrupt
+from .common import (
+    check_out,
+    command_line,
+    echo_json,
+    executor_options,
+    json_option,
+    on_interrupt,
+)
+
+MAX_GRID = 1000          # most values one 'start:stop:step' may expand to (a typo guard)
 
 
 def _floats(spec: str) -> list[float]:
@@ -14,11 +23,18 @@ def _floats(spec: str) -> list[float]:
     try:
         if ":" in spec:
             lo, hi, step = (float(x) for x in spec.split(":"))
-            n = int(round((hi - lo) / step))
-            return [round(lo + i * step, 10) for i in range(n + 1)]
-        return [float(x) for x in spec.split(",") if x.strip()]
+        else:
+            return [float(x) for x in spec.split(",") if x.strip()]
     except ValueError as e:
         raise ValueError(f"cannot read {spec!r} as numbers; use '0,0.5,1' or '0:1:0.1'") from e
+    if not step > 0 or not hi >= lo:
+        raise ValueError(f"{spec!r}: the step must be > 0 and stop >= start "
+                         "(start:stop:step, e.g. '0:1:0.1')")
+    n = int(round((hi - lo) / step))
+    if n + 1 > MAX_GRID:
+        raise ValueError(f"{spec!r} gives {n + 1:,} values (at most {MAX_GRID}); use a larger "
+                         "step, e.g. '0:1:0.1'")
+    return [round(lo + i * step, 10) for i in range(n + 1)]
 
 
 def _ints(spec: str) -> list[int]:
@@ -26,10 +42,14 @@ def _ints(spec: str) -> list[int]:
     try:
         if "-" in spec and "," not in spec:
             lo, hi = (int(x) for x in spec.split("-"))
-            return list(range(lo, hi + 1))
-        return [int(x) for x in spec.split(",") if x.strip()]
+        else:
+            return [int(x) for x in spec.split(",") if x.strip()]
     except ValueError as e:
         raise ValueError(f"cannot read {spec!r} as integers; use '0,1,2' or '0-9'") from e
+    if not 0 <= hi - lo < MAX_GRID:
+        raise ValueError(f"{spec!r}: a range lo-hi must go up and hold at most {MAX_GRID} "
+                         "values, e.g. '0-9'")
+    return list(range(lo, hi + 1))
 
 
 def _preset_option(study: str):
@@ -98,6 +118,7 @@ def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
     from ..train.modular import TrainConfig
     if kw["threads"] < 1:
         raise ValueError(f"--threads must be >= 1, got {kw['threads']}")
+    _check_device(kw["device"])
     # process-wide switches belong here, at the command's entry, not in the library
     torch.set_num_threads(kw["threads"])
     keep_freed_memory()
@@ -111,6 +132,33 @@ def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
     return model, train
 
 
+def _check_device(device: str) -> None:
+    """A --device torch knows and this machine has, before any work (ValueError otherwise)."""
+    import torch
+    have = ["cpu"] + (["cuda", "cuda:N"] if torch.cuda.is_available() else []) + \
+        (["mps"] if torch.backends.mps.is_available() else [])
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        kind = None
+    if kind not in [h.split(":")[0] for h in have]:
+        raise ValueError(f"--device {device!r} is not a device on this machine; use one of: "
+                         f"{', '.join(have)}")
+
+
+def _withheld(r) -> str:
+    """The verdict, or why there is none (a model that never learned has no algorithm)."""
+    return r.verdict if r.trained else f"not trained (accuracy {r.summary.val_acc:.2f})"
+
+
+def _saved_or_exit(res) -> None:
+    """After printing: a result that could not be saved exits non-zero, saying so."""
+    if getattr(res, "save_error", ""):
+        click.echo(f"error: results above not saved: {res.save_error}; free space or fix the "
+                   "permissions of the run folder, or copy it somewhere writable", err=True)
+        raise SystemExit(2)
+
+
 # ------------------------------------------------------------------------------ clock-pizza
 @click.group("clock-pizza")
 def clock_pizza() -> None:
@@ -119,7 +167,7 @@ def clock_pizza() -> None:
     \b
     Examples:
       algolens clock-pizza train --alpha 0 --alpha 1          # Pizza and Clock (p=59, d=128)
-      algolens clock-pizza train --alpha 1 --steps 3000 --width 64   # a quick look
+      algolens clock-pizza train --alpha 1 --preset reduced-p31-d32  # a quick look
       algolens clock-pizza analyze runs/clock_pizza/<id>
       algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --jobs 2
       algolens clock-pizza sweep --preset reduced-p31-d32 --alphas 0:1:0.1 --seeds 0-9 --jobs 2
@@ -143,6 +191,9 @@ def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
     """
     from ..studies import clock_pizza as study
     model, train = _configs(kw)
+    study.check_setting(model)
+    check_out(out, runs_in_parent=True)
+    on_interrupt(f"the unfinished runs were not saved; to train them again run: {command_line()}")
     results = study.run_batch(list(alphas), list(seeds), model, train, out, not kw["quiet"])
     if as_json:
         echo_json([r.to_dict() for r in results])
@@ -151,7 +202,7 @@ def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
         s, m = r.summary, r.metrics
         click.echo(f"{r.run_dir}: α={s.attn_rate:.2f} seed={s.seed} "
                    f"val_acc={s.val_acc:.4f} steps={s.steps_done} "
-                   f"({s.seconds:.0f} s for {s.n_members} model(s)) -> {r.verdict}")
+                   f"({s.seconds:.0f} s for {s.n_members} model(s)) -> {_withheld(r)}")
         if "s_g" in m:
             click.echo(f"    s_g={m['s_g']:.4f} q={m['q']:.4f} circularity={m['circularity']:.4f}")
         if m.get("analysis_error"):
@@ -174,6 +225,10 @@ def cp_analyze(run_dir, as_json) -> None:
         echo_json(r.to_dict())
     else:
         click.echo(r.report or f"verdict: {r.verdict} {r.metrics}")
+        if not r.trained:
+            click.echo(f"verdict withheld: {_withheld(r)}; the measurements above describe a "
+                       "model that has not learned modular addition (train longer)")
+    _saved_or_exit(r)
 
 
 @clock_pizza.command("sweep")
@@ -199,13 +254,17 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset,
       algolens clock-pizza sweep --alphas 0:1:0.25 --seeds 0-1 --steps 3000 --batch 5
       algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2 --batch 1
     """
-    on_interrupt(f"re-run the same command to continue: finished runs in {out} are skipped")
+    on_interrupt(f"finished runs in {out} are kept and skipped; to continue run: "
+                 f"{command_line()}")
     from ..studies import clock_pizza as study
     kw["threads"] = kw.get("threads") or 1
     model, train = _configs(kw)
     width_list = _ints(widths) if widths else [kw["width"]]
+    alpha_list, seed_list = _floats(alphas), _ints(seeds)
+    study.check_setting(model)
+    check_out(out, runs_in_parent=True)
     batch = batch or (1 if train.device == "cpu" else 8)
-    rows, table = study.phase_diagram(_floats(alphas), _ints(seeds), width_list, model, train, out,
+    rows, table = study.phase_diagram(alpha_list, seed_list, width_list, model, train, out,
                                       executor, jobs, batch, kw["threads"], not kw["quiet"])
     if as_json:
         echo_json({"runs": rows, "phase_table": table})
@@ -235,8 +294,8 @@ def grokking() -> None:
 
     \b
     Examples:
-      algolens grokking train                                  # 40k steps, checkpoints
-      algolens grokking train --p 53 --steps 3000 --width 64   # a quick look
+      algolens grokking train                          # Nanda's setting: 40k steps, checkpoints
+      algolens grokking train --preset quick-p31-d32   # a quick look: 100% by 3000 steps
       algolens grokking analyze runs/grokking/<id>
     """
 
@@ -251,11 +310,18 @@ def gk_train(seed, out, no_analyze, as_json, preset, **kw) -> None:
     """Train with checkpoints (every --checkpoint-every, default steps/40), then analyse.
 
     \b
+    Below 99% test accuracy the key frequencies and phases are marked as coming from a model
+    that has not generalised.
+
+    \b
     Example:
-      algolens grokking train --p 53 --steps 3000 --width 64
+      algolens grokking train --preset quick-p31-d32   # ~3000 steps, reaches 100%
     """
     from ..studies import grokking as study
     model, train = _configs(kw, causal=True, eq_token=True)
+    study.check_setting(model)
+    check_out(out, runs_in_parent=True)
+    on_interrupt(f"the unfinished run was not saved; to train it again run: {command_line()}")
     if train.checkpoint_every == 0:
         train = replace(train, checkpoint_every=max(1, train.steps // 40))
     run_dir = study.train(seed, model, train, out, not kw["quiet"])
@@ -282,15 +348,19 @@ def gk_analyze(run_dir, as_json) -> None:
 def _show_grokking(res, as_json: bool) -> None:
     if as_json:
         echo_json(res.to_dict())
-        return
-    if res.error:
+    elif res.error:
         click.echo(f"{res.run_dir}: {res.error}")
-        return
-    s = res.summary
-    click.echo(f"{res.run_dir}: val_acc={s.val_acc:.4f} "
-               f"steps={s.steps_done} key frequencies={list(res.key_freqs)}")
-    for name in ("memorisation", "circuit_formation", "cleanup"):
-        click.echo(f"  {name:<18} {res.phases.get(name)}")
+    else:
+        s = res.summary
+        click.echo(f"{res.run_dir}: val_acc={s.val_acc:.4f} "
+                   f"steps={s.steps_done} key frequencies={list(res.key_freqs)}")
+        for name in ("memorisation", "circuit_formation", "cleanup"):
+            click.echo(f"  {name:<18} {res.phases.get(name)}")
+        if not res.trained:
+            click.echo(f"  not trained (test accuracy {s.val_acc:.2f} < 0.99): the key "
+                       "frequencies and phases above come from a model that has not "
+                       "generalised; train longer (e.g. --preset quick-p31-d32)")
+    _saved_or_exit(res)
 
 
 _list_presets(grokking, "grokking")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import shlex
+import uuid
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,11 +16,46 @@ from ..tasks.spec import SequenceTask
 
 
 INTERRUPT_HINT = "algolens.interrupt_hint"      # ctx.meta key: what to do after Ctrl-C
+ARGV = "algolens.argv"                          # ctx.meta key: the command's own arguments
+NOT_SOLVED_EXIT = 1                             # `mips` / `train` when the task is not solved
+
+
+def command_line() -> str:
+    """The command as the user typed it (``algolens ...``), quoted for a shell."""
+    ctx = click.get_current_context(silent=True)
+    args = ctx.find_root().meta.get(ARGV, []) if ctx is not None else []
+    return shlex.join(["algolens", *args])
 
 
 def on_interrupt(hint: str) -> None:
     """Say what the user should run if this command is interrupted (printed after Ctrl-C)."""
     click.get_current_context().meta[INTERRUPT_HINT] = hint
+
+
+def check_out(out: str | Path, runs_in_parent: bool = False) -> Path:
+    """Fail before any work (ValueError with the fix) unless results can be written to ``out``.
+
+    ``out`` must be (or become) a writable folder, and the run store that will index the runs
+    must open: ``out`` itself (``mips``, ``train``, ``demo``), or its parent when runs go
+    straight into ``out`` (``clock-pizza``/``grokking``: ``runs/clock_pizza/<id>`` is indexed
+    in ``runs/index.db``). A corrupt index fails here too, naming ``algolens runs reindex``.
+    """
+    from ..store import RunStore, open_run_dir
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; pass another --out (a folder "
+                         "that does not exist yet is made)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); pass a writable "
+                         "--out") from e
+    store = open_run_dir(out / "x")[0] if runs_in_parent else RunStore(out)
+    store.check_writable()
+    return out
 
 
 def task_file_option(fn: Callable) -> Callable:

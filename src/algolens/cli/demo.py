@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, json_option
+from pathlib import Path
+
+from .common import check_out, echo_json, json_option
 
 
 def register(group: click.Group) -> None:
@@ -12,7 +14,7 @@ def register(group: click.Group) -> None:
 
 
 @click.command()
-@click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", default="runs/demo", show_default=True,
               help="Folder for the runs (OUT/runs) and OUT/report.html.")
 @click.option("--cp-steps", default=None, type=click.IntRange(min=1),
               help="Training steps of the two Clock/Pizza models (default: the "
@@ -27,6 +29,7 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
     """
     from ..studies import demo as demo_study
 
+    check_out(Path(out) / "runs")             # a bad --out fails now, not after training
     log = (lambda *_: None) if as_json else (lambda s: click.echo(s, err=True))
     res = demo_study.run(out=out, cp_steps=cp_steps, log=log)
     if as_json:

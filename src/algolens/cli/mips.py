@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from .common import (
+    NOT_SOLVED_EXIT,
+    check_out,
     echo_json,
     executor_options,
     json_option,
@@ -26,7 +28,7 @@ def register(group: click.Group) -> None:
 @click.argument("task", required=False)
 @task_file_option
 @json_option
-@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", default="runs", show_default=True,
               help="Runs folder: program.py and mips.json go to runs/mips/<run-id>/.")
 @click.option("--budget-seconds", default=None, type=float,
               help="Optional wall-clock safety cap per task search (default: none; the search's "
@@ -37,9 +39,11 @@ def register(group: click.Group) -> None:
 @executor_options
 @click.option("--rerun", is_flag=True,
               help="With --all: run every task again, even those already in --out/mips.")
+@click.option("--retrain", is_flag=True,
+              help="Train a new network even if --out holds one for the same task definition.")
 @click.option("--seed", default=0, show_default=True, type=int)
 def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_list, jobs, executor,
-             rerun, seed):
+             rerun, retrain, seed):
     """Train (or reuse) an RNN for TASK, distil it into Python, verify the program.
 
     \b
@@ -49,11 +53,17 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
       algolens mips --all --jobs 2            # benchmark table (Markdown + JSON in runs/mips/)
       algolens mips --all --executor dask://127.0.0.1:8786   # the same on a dask cluster
 
-    With --all, tasks already in --out/mips/benchmark.json for the same task definition, seed
-    and budget are not run again (--rerun to force); the table there merges every finished task.
+    A network trained earlier in --out for the same task definition (a fingerprint of its
+    reference, alphabet and length) is reused; --retrain trains a new one. With --all, tasks
+    already in --out/mips/benchmark.json for the same task definition, seed and budget are not
+    run again (--rerun to force); the table there merges every finished task.
+
+    Exit status: 0 when the task is solved (a verified program), 1 when it is not solved, 2 for
+    bad input, 130 when interrupted.
     """
     from ..studies import mips
 
+    check_out(out)
     if all_tasks:
         on_interrupt("re-run the same command to continue: tasks already in "
                      f"{Path(out) / 'mips' / 'benchmark.json'} are skipped")
@@ -74,11 +84,42 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     if not task:
         raise click.UsageError("give a TASK name (see `algolens tasks`) or --all")
     t = resolve_task(task, task_files)
-    res = mips.run(t, budget_seconds=budget_seconds, out=out, seed=seed, progress=not as_json)
+    if not retrain:
+        _say_if_definition_changed(t, out)
+    res = mips.run(t, budget_seconds=budget_seconds, out=out, seed=seed, progress=not as_json,
+                   reuse=not retrain, write=False)
+    save_error = _save(res, out, seed)
     if as_json:
-        echo_json(res.to_dict())
-        return
-    _print_text(res)
+        echo_json({**res.to_dict(), **({"save_error": save_error} if save_error else {})})
+    else:
+        _print_text(res)
+    if save_error:
+        click.echo(f"error: the result above was not saved: {save_error}; free space, fix the "
+                   "permissions or pass another --out", err=True)
+        sys.exit(2)
+    if not res.solved:
+        sys.exit(NOT_SOLVED_EXIT)
+
+
+def _save(res, out: str, seed: int) -> str:
+    """Write the mips run; '' or why it could not be written (the result is printed anyway)."""
+    from ..studies import mips
+    try:
+        mips.save(res, out, seed)
+    except OSError as e:
+        return f"cannot write {e.filename or Path(out) / 'mips'} ({e.strerror or e})"
+    except ValueError as e:            # StoreError: the store refused the run folder
+        return str(e)
+    return ""
+
+
+def _say_if_definition_changed(task, out: str) -> None:
+    """A network trained for an older definition of this task name is not reused: say so."""
+    from ..train.runs import find_run
+    if find_run(task.name, root=out) is not None and \
+            find_run(task.name, root=out, fingerprint=task.fingerprint()) is None:
+        click.echo(f"# task {task.name!r}: its definition changed since its network in {out} was "
+                   "trained; training a new network for the new definition", err=True)
 
 
 def _print_text(res) -> None:

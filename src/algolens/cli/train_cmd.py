@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from .common import echo_json, json_option, resolve_task, task_file_option
+from .common import (
+    NOT_SOLVED_EXIT,
+    check_out,
+    command_line,
+    echo_json,
+    json_option,
+    on_interrupt,
+    resolve_task,
+    task_file_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -19,7 +30,7 @@ def register(group: click.Group) -> None:
               help="Safety cap on wall-clock seconds (default: none). The search's limits are "
                    "counted in steps, so its answer is a function of TASK and --seed; if the cap "
                    "bites, the result is marked 'budget exhausted'.")
-@click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
+@click.option("--out", default="runs", show_default=True,
               help="Root folder for run directories and runs/index.db.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Data and init seed.")
 @click.option("--resume", is_flag=True,
@@ -39,18 +50,26 @@ def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float | N
       algolens train Parity_Last3
       algolens train Add_Mod_5 --seed 1 --json
       algolens train My_Task --task-file my_tasks.py
+
+    Exit status: 0 when a network solves TASK, 1 when none does (NOT solved), 2 for bad input,
+    130 when interrupted (then --resume continues the search).
     """
     import torch
 
     from ..train.search import exhausted_reason, search
 
-    torch.set_num_threads(max(1, threads))
+    if threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
     task = resolve_task(task_name, task_files)
+    check_out(out)
+    again = command_line() if resume else f"{command_line()} --resume"
+    on_interrupt(f"to continue the search, skipping the architectures already tried, run: {again}")
     r = search(task, budget_seconds=budget_seconds, seed=seed, out=out, resume=resume,
                progress=not as_json)
     if as_json:
         echo_json(r.summary())
-        return
+        sys.exit(0 if r.solved else NOT_SOLVED_EXIT)
     verdict = "solved" if r.solved else "NOT solved"
     if r.budget_exhausted:
         click.echo(f"{r.task}: BUDGET EXHAUSTED after {r.seconds:.1f} s -- "
@@ -64,3 +83,5 @@ def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float | N
                    f"val {row['val_acc']:.4f}  {row['status']}")
     if r.run_dir is not None:
         click.echo(f"  run directory: {r.run_dir}")
+    if not r.solved:
+        sys.exit(NOT_SOLVED_EXIT)

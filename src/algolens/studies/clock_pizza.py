@@ -21,6 +21,7 @@ from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..models.transformer import Transformer, TransformerConfig
 from ..store import tracking
 from ..train.modular import (
+    TRAINED_ACC,
     RunResult,
     RunSummary,
     TrainConfig,
@@ -51,12 +52,21 @@ class ClockPizzaResult:
     run_dir: Path | None
     summary: RunSummary
     metrics: dict = field(default_factory=dict)
-    verdict: str = "unknown"
+    verdict: str = "unknown"         # "not trained" below TRAINED_ACC: no algorithm to name
     report: str = ""
+    save_error: str = ""             # why results could not be written (they are still here)
+
+    @property
+    def trained(self) -> bool:
+        """At least 99% validation accuracy (the model's own accuracy where none was saved)."""
+        if self.summary.val_acc == self.summary.val_acc:                # not NaN
+            return self.summary.trained
+        return self.metrics.get("accuracy", 0.0) >= TRAINED_ACC
 
     def to_dict(self) -> dict:
         return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary.to_dict(),
-                "metrics": self.metrics, "verdict": self.verdict}
+                "metrics": self.metrics, "verdict": self.verdict, "trained": self.trained,
+                **({"save_error": self.save_error} if self.save_error else {})}
 
 
 def measure(model: Transformer) -> dict:
@@ -99,6 +109,15 @@ def _halfway_checkpoint(run_dir: Path | None, steps: int) -> Path | None:
     return ckpts[-1][1] if ckpts else None
 
 
+def check_setting(cfg: TransformerConfig) -> None:
+    """The analysis needs an odd modulus p >= 5 (distance irrelevance pairs a±b; four
+    embedding PCs): refuse others before training, not after it."""
+    if cfg.p < 5 or cfg.p % 2 == 0:
+        raise ValueError(f"Clock/Pizza needs an odd modulus p >= 5 (the analysis pairs a+b with "
+                         f"a-b and reads 4 embedding PCs), got p={cfg.p}; pass e.g. --p 7, 31 "
+                         "or 59")
+
+
 def _configs(preset: str, model: TransformerConfig | None, train: TrainConfig | None
              ) -> tuple[TransformerConfig, TrainConfig]:
     """``model`` and ``train`` where given, else the named preset's (``studies.presets``)."""
@@ -122,6 +141,7 @@ def run_batch(alphas: list[float], seeds: list[int], model: TransformerConfig | 
     """Every (α, seed) pair trained as one batched ensemble, then saved and measured one by one."""
     from ..train.modular import run_id
     cfg, train = _configs(preset, model, train)
+    check_setting(cfg)
     pairs = [(float(a), int(s)) for a in alphas for s in seeds]
     dirs, runs = None, []
     if out_root is not None:
@@ -154,18 +174,22 @@ def analyze(run_dir: str | Path, plots: bool = True) -> ClockPizzaResult:
     run_dir = Path(run_dir)
     model = load_run(run_dir)
     metrics, clf = _measure(model)
+    save_error = ""
     if clf is not None:
         metrics.update(isolate_circles(model))
         metrics["report"] += "\n" + format_circles(metrics)
-        if plots:
+    try:                  # a folder that cannot be written must not cost the numbers
+        if clf is not None and plots:
             metrics["plots"] = _save_plots(model, clf, run_dir)
-    atomic_write_json(run_dir / "analysis.json", _jsonable(metrics))
-    if metrics.get("report"):
-        atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
+        atomic_write_json(run_dir / "analysis.json", _jsonable(metrics))
+        if metrics.get("report"):
+            atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
+    except OSError as e:
+        save_error = f"cannot write {e.filename or run_dir} ({e.strerror or e})"
     from ..io import read_json
     summary = RunSummary.from_dict(read_json(run_dir / "metrics.json").get("summary", {})
                                    if (run_dir / "metrics.json").is_file() else {})
-    return _result(run_dir, summary, metrics)
+    return replace(_result(run_dir, summary, metrics), save_error=save_error)
 
 
 # Model A's circle-isolation values in the spec (released checkpoint, recomputed independently)
@@ -221,8 +245,10 @@ def _save_plots(model: Transformer, clf, run_dir: Path) -> list[str]:
 
 
 def _result(run_dir, summary: RunSummary, metrics: dict) -> ClockPizzaResult:
-    return ClockPizzaResult(run_dir, summary, {k: v for k, v in metrics.items() if k != "report"},
-                            metrics.get("verdict", "unknown"), metrics.get("report", ""))
+    """The result; the verdict is withheld ("not trained") below 99% validation accuracy."""
+    res = ClockPizzaResult(run_dir, summary, {k: v for k, v in metrics.items() if k != "report"},
+                           metrics.get("verdict", "unknown"), metrics.get("report", ""))
+    return res if res.trained else replace(res, verdict="not trained")
 
 
 def _jsonable(metrics: dict) -> dict:
@@ -299,6 +325,7 @@ def phase_diagram(alphas, seeds, widths=None, model: TransformerConfig | None = 
     subset never leaves them describing the subset alone."""
     from ..train.sweep import grid, run_sweep, stored_runs
     model, train = _configs(preset, model, train)
+    check_setting(model)
     widths = (model.d_model,) if widths is None else widths
     if train.checkpoint_every == 0:   # a half-way checkpoint makes the `settled` check possible
         train = replace(train, checkpoint_every=max(1, train.steps // 2))

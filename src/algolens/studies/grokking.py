@@ -19,6 +19,8 @@ from ..train.modular import (
     TrainConfig,
     list_checkpoints,
     load_run,
+    model_config,
+    read_config,
     run_id,
     save_run,
     split_mask,
@@ -48,16 +50,33 @@ class GrokkingResult:
     key_freqs: tuple[int, ...] = ()
     phases: dict = field(default_factory=dict)
     error: str = ""
+    save_error: str = ""             # why progress.json could not be written (results kept)
+
+    @property
+    def trained(self) -> bool:
+        """Test accuracy >= 99%: below it the key frequencies and phases describe a model that
+        has not generalised (memorised at most)."""
+        return self.summary.trained
 
     def to_dict(self) -> dict:
         return {"run_dir": str(self.run_dir), "summary": self.summary.to_dict(), "table": self.table,
-                "key_freqs": list(self.key_freqs), "phases": self.phases, "error": self.error}
+                "key_freqs": list(self.key_freqs), "phases": self.phases, "error": self.error,
+                "trained": self.trained,
+                **({"save_error": self.save_error} if self.save_error else {})}
+
+
+def check_setting(cfg: TransformerConfig) -> None:
+    """The progress measures need several Fourier frequencies: p >= 5, refused before training."""
+    if cfg.p < 5:
+        raise ValueError(f"grokking needs a modulus p >= 5 (its progress measures read several "
+                         f"Fourier frequencies), got p={cfg.p}; pass e.g. --p 31 or 113")
 
 
 def train(seed: int = 0, model: TransformerConfig = NANDA_MODEL,
           train: TrainConfig = NANDA_TRAIN, out_root: str | Path = DEFAULT_ROOT,
           progress: bool = True) -> Path:
     """Train one model with checkpoints every ``train.checkpoint_every`` steps; return its dir."""
+    check_setting(model)
     if train.checkpoint_every == 0:
         train = replace(train, checkpoint_every=max(1, train.steps // 40))
     run_dir = Path(out_root) / run_id(model, train, seed)
@@ -75,12 +94,12 @@ _train = train     # ``run``'s keyword ``train`` (a TrainConfig) shadows the fun
 def analyze(run_dir: str | Path) -> GrokkingResult:
     """Progress measures over every checkpoint of ``run_dir`` (plus the final weights)."""
     run_dir = Path(run_dir)
-    conf = read_json(run_dir / "config.json")
+    conf = read_config(run_dir)
     tcfg = TrainConfig.from_dict(conf["train"])
+    p = model_config(conf).p
     metrics = read_json(run_dir / "metrics.json")
     summary, hist = RunSummary.from_dict(metrics.get("summary", {})), metrics.get("history", {})
-    p = conf["model"]["p"]
-    split = tcfg.split_seed if tcfg.split_seed is not None else conf["seed"]
+    split = tcfg.split_seed if tcfg.split_seed is not None else conf.get("seed", 0)
     mask = split_mask(p, tcfg.train_frac, split).numpy()
     ckpts = [(s, load_run(run_dir, path.name)) for s, path in list_checkpoints(run_dir)]
     final = summary.steps_done if isinstance(summary.steps_done, int) else tcfg.steps
@@ -95,7 +114,10 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     pm = ProgressMeasures().fit(ckpts, np.flatnonzero(mask), np.flatnonzero(~mask), curves)
     phases = {k: v for k, v in vars(pm.phases_).items()}
     res = GrokkingResult(run_dir, summary, pm.table_, pm.key_freqs_, phases)
-    atomic_write_json(run_dir / "progress.json", res.to_dict())
+    try:                  # a folder that cannot be written must not cost the numbers
+        atomic_write_json(run_dir / "progress.json", res.to_dict())
+    except OSError as e:
+        res.save_error = f"cannot write {e.filename or run_dir} ({e.strerror or e})"
     _maybe_plot(pm, run_dir)
     return res
 

@@ -300,11 +300,12 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float | None = N
                      failed.name if failed else None, failed.reason if failed else "",
                      got["run_dir"], got["accuracy"])
     if write:
-        _write(res, out, seed)
+        save(res, out, seed)
     return res
 
 
-def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
+
+def save(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
     """One run of study ``mips`` in the store: config (task, the network's training run),
     program.py, mips.json; solved -> done, else failed with the pass that stopped it."""
     from ..store import RunStore

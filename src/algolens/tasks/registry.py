@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import runpy
+import sys
 from pathlib import Path
 
 from .library import BENCHMARK_TASKS
@@ -58,6 +59,8 @@ def register(task: SequenceTask, replace: bool = False) -> SequenceTask:
         where = f" (from {_SOURCE[task.name]})" if task.name in _SOURCE else ""
         raise TaskError(f"a task named {task.name!r} is already registered{where}; choose another "
                         "name or pass replace=True")
+    if loading is not None:
+        _check_not_twice(task.name, loading)
     task.validate()
     if loading is not None and task.name in _REGISTRY:
         loading["previous"].setdefault(task.name, _REGISTRY[task.name])
@@ -66,6 +69,26 @@ def register(task: SequenceTask, replace: bool = False) -> SequenceTask:
         _SOURCE[task.name] = loading["path"]
         loading["names"].append(task.name)
     return task
+
+
+def _check_not_twice(name: str, loading: dict) -> None:
+    """A task file that registers one name twice would silently keep only the second."""
+    line = _caller_line(loading["path"])
+    first = loading.setdefault("lines", {}).get(name)
+    if name in loading["names"]:
+        raise TaskError(f"task file {loading['path']!r} registers {name!r} twice (line {first} "
+                        f"and line {line}); rename one of them")
+    loading["lines"][name] = line
+
+
+def _caller_line(path: str) -> int | None:
+    """The line of the task file that is calling register() right now."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if str(Path(frame.f_code.co_filename).resolve()) == path:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 def unregister(name: str) -> None:

@@ -229,6 +229,12 @@ class SequenceTask:
                     f"task {self.name!r}: reference returned {v!r}, but each output must be {kind} "
                     f"(set output_dim for tuple outputs)"
                 )
+            if not _in_int64(v):
+                raise TaskError(
+                    f"task {self.name!r}: reference returned {v!r} for {inp}, beyond int64 "
+                    f"({INT64[0]} .. {INT64[1]}); outputs are stored as int64: reduce them "
+                    "(e.g. modulo a number) or shorten the sequences"
+                )
         if list(self.reference(list(inp))) != list(out):
             raise TaskError(f"task {self.name!r}: reference gave two different answers for {inp}; "
                             "it must be a pure function of its input (no randomness or state)")
@@ -238,10 +244,18 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
+INT64 = (-(2 ** 63), 2 ** 63 - 1)     # outputs are stored and compared as int64 arrays
+
+
 def _is_output(v: Any, dim: int) -> bool:
     if dim == 1:
         return _is_int(v)
     return isinstance(v, (tuple, list)) and len(v) == dim and all(_is_int(u) for u in v)
+
+
+def _in_int64(v: Any) -> bool:
+    vals = v if isinstance(v, (tuple, list)) else [v]
+    return all(INT64[0] <= int(u) <= INT64[1] for u in vals)
 
 
 def as_list(xs: Sequence) -> list:

@@ -16,6 +16,7 @@ shared ``train.loop.Loop``; this module plugs that fast path in as its step func
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -65,8 +66,25 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
+        check_keys(cls, d, "train")
         d["betas"] = tuple(d.get("betas", (0.9, 0.98)))
         return cls(**d)
+
+
+def check_keys(cls: type, d: dict, where: str, required: tuple[str, ...] = ()) -> None:
+    """ValueError naming misspelt or missing keys of a saved config section (``config.json``'s
+    ``where``), instead of a TypeError from the dataclass constructor."""
+    from dataclasses import MISSING, fields
+    known = {f.name: f for f in fields(cls) if f.init}
+    unknown = sorted(set(d) - set(known))
+    missing = sorted(n for n, f in known.items() if n not in d and (n in required or (
+        f.default is MISSING and f.default_factory is MISSING)))
+    if unknown or missing:
+        near = {u: difflib.get_close_matches(u, list(known), n=1) for u in unknown}
+        what = [f"unknown key {u!r}" + (f" (did you mean {near[u][0]!r}?)" if near[u] else "")
+                for u in unknown] + [f"missing key {m!r}" for m in missing]
+        raise ValueError(f"config.json section {where!r}: {'; '.join(what)}; fix the file (keys: "
+                         f"{', '.join(known)}) or train the run again")
 
 
 def run_id(cfg: TransformerConfig, tcfg: TrainConfig, seed: int) -> str:
@@ -117,6 +135,9 @@ class RunResult:
                           last(h.train_acc), last(h.val_acc))
 
 
+TRAINED_ACC = 0.99       # a run below this validation accuracy counts as "not trained"
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """How one modular-addition training run ended (metrics.json's "summary"): typed, so that
@@ -136,6 +157,12 @@ class RunSummary:
     val_loss: float
     train_acc: float
     val_acc: float
+
+    @property
+    def trained(self) -> bool:
+        """Validation (test) accuracy >= ``TRAINED_ACC``: below it the network has not learned
+        the task, and what an analysis reads from it (a verdict, key frequencies) means nothing."""
+        return self.val_acc >= TRAINED_ACC      # NaN (not recorded) -> False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -364,18 +391,43 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> Transformer:
     Corrupt, changed (SHA-256) or mismatched weights raise ``ValueError`` naming the file and
     the fix."""
     run_dir = Path(run_dir)
-    conf = read_json(run_dir / "config.json")
-    if "model" not in conf or "train" not in conf:
-        raise ValueError(f"{run_dir / 'config.json'} is not a transformer run of modular addition "
-                         f"(study {conf.get('study', 'unknown')!r}); pass a "
-                         "runs/clock_pizza/<id> or runs/grokking/<id> dir")
+    conf = read_config(run_dir)
     path = run_dir / "weights.safetensors" if checkpoint is None else \
         run_dir / "checkpoints" / checkpoint
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; did the run finish?")
     if checkpoint is None:
         check_weights(run_dir)
-    return load_weights(TransformerConfig.from_dict(conf["model"]), path)
+    return load_weights(model_config(conf), path)
+
+
+# the commands for runs of the other studies, named when one is given to a transformer command
+_OTHER_STUDY = {"train": "an RNN search run: distil it with `algolens mips TASK --out RUNS` or "
+                         "look at it with `algolens runs show RUN_DIR`",
+                "mips": "an RNN program run (`algolens mips`): see it with `algolens report "
+                        "RUN_DIR` or `algolens runs show RUN_DIR`"}
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """config.json of a modular-addition run; ValueError with the fix for any other run."""
+    run_dir = Path(run_dir)
+    conf = read_json(run_dir / "config.json")
+    if "model" not in conf or "train" not in conf:
+        study = conf.get("study", "unknown")
+        if study == "unknown" and "hidden" in conf:
+            study = "train"
+        what = _OTHER_STUDY.get(study, f"a run of study {study!r}")
+        raise ValueError(f"{run_dir} is {what}, not a transformer run of modular addition; "
+                         "`clock-pizza analyze` and `grokking analyze` take a "
+                         "runs/clock_pizza/<id> or runs/grokking/<id> folder")
+    return conf
+
+
+def model_config(conf: dict) -> TransformerConfig:
+    """The run's ``TransformerConfig`` from its config.json (misspelt keys named)."""
+    model = {k: v for k, v in conf["model"].items() if k != "n_ctx"}     # derived, not a key
+    check_keys(TransformerConfig, model, "model", required=("p", "d_model", "n_heads", "d_mlp"))
+    return TransformerConfig.from_dict(model)
 
 
 def load_weights(cfg: TransformerConfig, path: str | Path) -> Transformer:
