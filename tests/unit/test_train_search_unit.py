@@ -203,7 +203,7 @@ def test_cli_says_budget_exhausted(tmp_path, monkeypatch):
     monkeypatch.setattr(search_mod.time, "monotonic", _FakeClock())
     res = CliRunner().invoke(main, ["train", "Parity_Last3", "--budget-seconds", "3",
                                     "--out", str(tmp_path)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output                       # not solved: exit status 1
     assert "BUDGET EXHAUSTED" in res.output and "not the search's answer" in res.output
 
 

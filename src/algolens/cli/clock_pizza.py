@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -192,7 +193,7 @@ def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
     from ..studies import clock_pizza as study
     model, train = _configs(kw)
     study.check_setting(model)
-    check_out(out, runs_in_parent=True)
+    check_out(out, store_root=Path(out).parent)
     on_interrupt(f"the unfinished runs were not saved; to train them again run: {command_line()}")
     results = study.run_batch(list(alphas), list(seeds), model, train, out, not kw["quiet"])
     if as_json:
@@ -262,7 +263,7 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset,
     width_list = _ints(widths) if widths else [kw["width"]]
     alpha_list, seed_list = _floats(alphas), _ints(seeds)
     study.check_setting(model)
-    check_out(out, runs_in_parent=True)
+    check_out(out, store_root=Path(out).parent)
     batch = batch or (1 if train.device == "cpu" else 8)
     rows, table = study.phase_diagram(alpha_list, seed_list, width_list, model, train, out,
                                       executor, jobs, batch, kw["threads"], not kw["quiet"])
@@ -320,7 +321,7 @@ def gk_train(seed, out, no_analyze, as_json, preset, **kw) -> None:
     from ..studies import grokking as study
     model, train = _configs(kw, causal=True, eq_token=True)
     study.check_setting(model)
-    check_out(out, runs_in_parent=True)
+    check_out(out, store_root=Path(out).parent)
     on_interrupt(f"the unfinished run was not saved; to train it again run: {command_line()}")
     if train.checkpoint_every == 0:
         train = replace(train, checkpoint_every=max(1, train.steps // 40))

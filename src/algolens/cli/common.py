@@ -32,15 +32,16 @@ def on_interrupt(hint: str) -> None:
     click.get_current_context().meta[INTERRUPT_HINT] = hint
 
 
-def check_out(out: str | Path, runs_in_parent: bool = False) -> Path:
+def check_out(out: str | Path, store_root: str | Path | None = None) -> Path:
     """Fail before any work (ValueError with the fix) unless results can be written to ``out``.
 
     ``out`` must be (or become) a writable folder, and the run store that will index the runs
-    must open: ``out`` itself (``mips``, ``train``, ``demo``), or its parent when runs go
-    straight into ``out`` (``clock-pizza``/``grokking``: ``runs/clock_pizza/<id>`` is indexed
-    in ``runs/index.db``). A corrupt index fails here too, naming ``algolens runs reindex``.
+    must open: ``store_root``, by default ``out`` itself (``mips``, ``train``); the parent of
+    ``out`` where runs go straight into it (``clock-pizza``/``grokking``: runs/clock_pizza/<id>
+    is indexed in runs/index.db); ``out/runs`` for the demo. A corrupt index fails here too,
+    naming ``algolens runs reindex``.
     """
-    from ..store import RunStore, open_run_dir
+    from ..store import RunStore
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder; pass another --out (a folder "
@@ -53,8 +54,7 @@ def check_out(out: str | Path, runs_in_parent: bool = False) -> Path:
     except OSError as e:
         raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); pass a writable "
                          "--out") from e
-    store = open_run_dir(out / "x")[0] if runs_in_parent else RunStore(out)
-    store.check_writable()
+    RunStore(out if store_root is None else store_root).check_writable()
     return out
 
 

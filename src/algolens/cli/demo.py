@@ -29,7 +29,7 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
     """
     from ..studies import demo as demo_study
 
-    check_out(Path(out) / "runs")             # a bad --out fails now, not after training
+    check_out(out, store_root=Path(out) / "runs")     # a bad --out fails now, not after training
     log = (lambda *_: None) if as_json else (lambda s: click.echo(s, err=True))
     res = demo_study.run(out=out, cp_steps=cp_steps, log=log)
     if as_json:
