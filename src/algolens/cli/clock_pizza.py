@@ -194,7 +194,8 @@ def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
     model, train = _configs(kw)
     study.check_setting(model)
     check_out(out, store_root=Path(out).parent)
-    on_interrupt(f"the unfinished runs were not saved; to train them again run: {command_line()}")
+    on_interrupt("the unfinished runs start over when run again (training does not resume from "
+                 f"checkpoints); to train them again run: {command_line()}")
     results = study.run_batch(list(alphas), list(seeds), model, train, out, not kw["quiet"])
     if as_json:
         echo_json([r.to_dict() for r in results])
@@ -322,7 +323,8 @@ def gk_train(seed, out, no_analyze, as_json, preset, **kw) -> None:
     model, train = _configs(kw, causal=True, eq_token=True)
     study.check_setting(model)
     check_out(out, store_root=Path(out).parent)
-    on_interrupt(f"the unfinished run was not saved; to train it again run: {command_line()}")
+    on_interrupt("the unfinished run starts over when run again (training does not resume from "
+                 f"checkpoints); to train it again run: {command_line()}")
     if train.checkpoint_every == 0:
         train = replace(train, checkpoint_every=max(1, train.steps // 40))
     run_dir = study.train(seed, model, train, out, not kw["quiet"])
