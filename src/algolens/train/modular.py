@@ -401,26 +401,22 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> Transformer:
     return load_weights(model_config(conf), path)
 
 
-# the commands for runs of the other studies, named when one is given to a transformer command
-_OTHER_STUDY = {"train": "an RNN search run: distil it with `algolens mips TASK --out RUNS` or "
-                         "look at it with `algolens runs show RUN_DIR`",
-                "mips": "an RNN program run (`algolens mips`): see it with `algolens report "
-                        "RUN_DIR` or `algolens runs show RUN_DIR`"}
-
-
 def read_config(run_dir: str | Path) -> dict:
-    """config.json of a modular-addition run; ValueError with the fix for any other run."""
+    """config.json of a modular-addition run; ValueError with the fix for any other run (an
+    RNN run of ``train``/``mips`` names the command that reads it)."""
     run_dir = Path(run_dir)
     conf = read_json(run_dir / "config.json")
-    if "model" not in conf or "train" not in conf:
-        study = conf.get("study", "unknown")
-        if study == "unknown" and "hidden" in conf:
-            study = "train"
-        what = _OTHER_STUDY.get(study, f"a run of study {study!r}")
-        raise ValueError(f"{run_dir} is {what}, not a transformer run of modular addition; "
-                         "`clock-pizza analyze` and `grokking analyze` take a "
-                         "runs/clock_pizza/<id> or runs/grokking/<id> folder")
-    return conf
+    if "model" in conf and "train" in conf:
+        return conf
+    study = conf.get("study") or ("train" if "hidden" in conf else "unknown")
+    task, root = conf.get("key") or conf.get("task") or "TASK", run_dir.parent.parent
+    what = {"train": f"an RNN search run (`algolens train`): distil it with `algolens mips "
+                     f"{task} --out {root}`",
+            "mips": f"an RNN program run (`algolens mips`): see it with `algolens report "
+                    f"{run_dir}`"}.get(study, f"a run of study {study!r}")
+    raise ValueError(f"{run_dir} is {what}; `clock-pizza analyze` and `grokking analyze` take a "
+                     "transformer run of modular addition (runs/clock_pizza/<id> or "
+                     "runs/grokking/<id>)")
 
 
 def model_config(conf: dict) -> TransformerConfig:
