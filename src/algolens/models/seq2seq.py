@@ -148,7 +148,7 @@ class Seq2SeqTransformer(Transformer):
         tokens, cls = self.generate_tokens(xs, fwd_hooks)
         outs = []
         for row in cls.tolist():
-            k = row.index(self.cfg.n_out) if self.cfg.n_out in row else len(row)
+            k = row.index(self.cfg.n_out) if self.cfg.n_out in row else self.cfg.max_output_len
             outs.append([self.cfg.output_alphabet[c] for c in row[:k]])
         return outs
 
