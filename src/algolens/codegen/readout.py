@@ -1,9 +1,10 @@
 """IR and Python rendering of a reconstructed seq2seq shortcut: per-step reads plus a rule table.
 
-Semantics (shared by ``analysis.transformer.shortcuts.Shortcut.run`` and the generated ``f``): output step i reads the
-input symbols at positions ``reads[i]`` (None past the end of the input) and its own previous
-output (None at step 0); ``rules[(i, symbols read, previous)]`` is the output symbol, or None
-for end-of-output; a key never seen falls back to ``default[i]``. Steps stop at ``max_steps``.
+Semantics (shared by ``analysis.transformer.shortcuts.Shortcut.run`` and the generated ``f``):
+output step i reads the input symbols at positions ``reads[i]`` (None past the end of the
+input) and its own previous output (None at step 0); ``rules[(i, symbols read, previous)]``
+is the output symbol, or None for end-of-output; a key never seen falls back to
+``default[i]``. Steps stop at ``max_steps``.
 """
 
 from __future__ import annotations
