@@ -75,7 +75,7 @@ def step(model: Seq2SeqTransformer, opt: torch.optim.Optimizer, xs: list, ys: li
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 @torch.no_grad()
