@@ -80,8 +80,10 @@ def register(group: click.Group) -> None:
     @click.option("--split", default=None, type=click.Choice(["test", "rare", "ood"]),
                   help="Inputs to reconstruct from and predict failures on (default: the "
                   "task's preset: rare for Successor, ood for traversals).")
-    @click.option("--n-build", default=6000, show_default=True)
-    @click.option("--n-held", default=3000, show_default=True)
+    @click.option("--n-build", default=10000, show_default=True,
+                  help="Inputs the shortcut is reconstructed from.")
+    @click.option("--n-held", default=3000, show_default=True,
+                  help="Held-out inputs per split (other seeds).")
     @click.option("--threads", default=1, show_default=True)
     @json_option
     def analyze_cmd(run, split, n_build, n_held, threads, as_json) -> None:

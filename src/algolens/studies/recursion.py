@@ -119,7 +119,7 @@ class Analysis:
         return d
 
 
-def analyze(run_dir: str | Path, n_build: int = 6000, n_held: int = 3000,
+def analyze(run_dir: str | Path, n_build: int = 10000, n_held: int = 3000,
             split: str | None = None, plots: bool = True) -> Analysis:
     """Reconstruct the shortcut on build inputs, check it on held-out inputs of every split."""
     model, task, _ = load_run(run_dir)

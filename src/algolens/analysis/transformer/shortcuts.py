@@ -94,7 +94,7 @@ class ShortcutExtractor:
     number of reads r, with rules and build agreement), ``summary_`` (the attention summary),
     ``order_`` (per step, the attended positions in the order they were chosen)."""
 
-    def __init__(self, min_weight: float = 0.05, max_reads: int = 3, tolerance: float = 0.002,
+    def __init__(self, min_weight: float = 0.02, max_reads: int = 4, tolerance: float = 0.002,
                  batch: int = 500) -> None:
         self.min_weight, self.max_reads = min_weight, max_reads
         self.tolerance, self.batch = tolerance, batch
