@@ -43,12 +43,14 @@ def register(group: click.Group) -> None:
                   "preset; Successor 1200, traversals 800).")
     @click.option("--oversample", default=None, type=float,
                   help="Fraction of rare cases per batch (long carry chains, deep trees).")
+    @click.option("--n-eval", default=2000, show_default=True,
+                  help="Fresh inputs per split for the final accuracy.")
     @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
                   help="Run store root.")
     @click.option("--threads", default=1, show_default=True, help="torch threads.")
     @click.option("--quiet", is_flag=True, help="No progress bar.")
     @json_option
-    def train_cmd(task, seed, steps, oversample, out, threads, quiet, as_json) -> None:
+    def train_cmd(task, seed, steps, oversample, n_eval, out, threads, quiet, as_json) -> None:
         """Train a small transformer on TASK (Successor, Preorder, Inorder, Postorder or a
         registered seq2seq task) and report accuracy by split and by k / depth.
 
@@ -63,7 +65,7 @@ def register(group: click.Group) -> None:
         if steps is not None and steps < 1:
             raise ValueError(f"--steps must be >= 1, got {steps}")
         _threads(threads)
-        run_dir = study.train_run(task, seed, out, steps, oversample, progress=not quiet)
+        run_dir = study.train_run(task, seed, out, steps, oversample, n_eval, progress=not quiet)
         metrics = read_json(run_dir / "metrics.json")
         if as_json:
             echo_json({"run": str(run_dir), **metrics})
