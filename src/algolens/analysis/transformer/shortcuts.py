@@ -95,8 +95,8 @@ class ShortcutExtractor:
     ``order_`` (per step, the attended positions in the order they were chosen)."""
 
     def __init__(self, min_weight: float = 0.02, max_reads: int = 4, tolerance: float = 0.002,
-                 batch: int = 500) -> None:
-        self.min_weight, self.max_reads = min_weight, max_reads
+                 head_weight: float = 0.2, batch: int = 500) -> None:
+        self.min_weight, self.max_reads, self.head_weight = min_weight, max_reads, head_weight
         self.tolerance, self.batch = tolerance, batch
 
     def fit(self, model: Seq2SeqTransformer, xs: list[list[int]],
@@ -122,10 +122,11 @@ class ShortcutExtractor:
         return self
 
     def _heads(self, reads: dict[int, tuple[int, ...]]) -> dict[int, list[tuple[int, int]]]:
-        """The (layer, head) pairs that put at least min_weight on a step's read positions."""
+        """The (layer, head) pairs that put at least ``head_weight`` (mean attention) on one of a
+        step's read positions: the heads the shortcut says carry its reads."""
         m = self.summary_.mean_
         return {s: sorted({(l_, h) for l_ in range(m.shape[0]) for h in range(m.shape[1])
-                           for j in pos if m[l_, h, s, j] >= self.min_weight})
+                           for j in pos if m[l_, h, s, j] >= self.head_weight})
                 for s, pos in reads.items()}
 
 
