@@ -81,7 +81,7 @@ def register(group: click.Group) -> None:
     @click.argument("run", type=click.Path(exists=True, file_okay=False))
     @click.option("--split", default=None, type=click.Choice(["test", "rare", "ood"]),
                   help="Inputs to reconstruct from and predict failures on (default: the "
-                  "task's preset: rare for Successor, ood for traversals).")
+                  "task's preset: rare for Successor, test for traversals).")
     @click.option("--n-build", default=10000, show_default=True,
                   help="Inputs the shortcut is reconstructed from.")
     @click.option("--n-held", default=3000, show_default=True,

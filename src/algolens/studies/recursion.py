@@ -47,7 +47,7 @@ class Preset:
 
 
 _TREE = Preset(dict(d_model=64, n_heads=4, d_mlp=256, n_layers=2),
-               Seq2SeqTrainConfig(steps=800, eval_n=1000), "ood")
+               Seq2SeqTrainConfig(steps=800, eval_n=1000), "test")
 PRESETS = {"Successor": Preset(), "Preorder": _TREE, "Inorder": _TREE, "Postorder": _TREE}
 
 
