@@ -7,7 +7,7 @@ Prints and writes benchmarks/results/recursion.md:
     (>= 80%) with |F| and |P| on held-out inputs; head ablations; the oversampling remedy.
   * Traversals: accuracy by depth in and out of distribution (and the shortcut, where it fits).
 
-    python benchmarks/bench_recursion.py [--out runs-bench] [--tasks Successor,Inorder]
+    python benchmarks/bench_recursion.py [--out runs] [--tasks Successor,Inorder]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def bench_task(task: str, out: str, remedy: bool) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="runs-bench")
+    ap.add_argument("--out", default="runs", help="run store root (runs/ is git-ignored)")
     ap.add_argument("--tasks", default="Successor,Inorder")
     ap.add_argument("--no-remedy", action="store_true")
     ap.add_argument("--results", default="benchmarks/results/recursion.md")
