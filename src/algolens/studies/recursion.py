@@ -29,8 +29,8 @@ from ..models.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from ..store import RunStore, check_weights
 from ..tasks.seq2seq import Seq2SeqTask
 from ..train.seq2seq import Seq2SeqTrainConfig, model_config_for, score, train
+from .registry import Study
 
-# TODO: STUDY = Study(name="recursion", ...) from algolens.studies.registry once it is on main.
 STUDY_NAME = "recursion"
 SPLITS = ("test", "rare", "ood")
 BUILD_SEED, HELD_SEED, EVAL_SEED = 1000, 2000, 3000
@@ -228,3 +228,6 @@ def parse_rows(text: str, digit_runs: bool = False) -> list[list[int]]:
                              "line, e.g. '1 1 0' or '110'") from None
     return rows
 
+
+STUDY = Study(STUDY_NAME, "Structural recursion: the shortcut a transformer took on successor / "
+              "tree traversals, and its failures predicted", load_run=load_run)
