@@ -172,6 +172,9 @@ def test_corrupt_or_mismatched_weights_are_a_clear_error(tmp_path) -> None:
     w = d / "weights.safetensors"
     good = w.read_bytes()
     w.write_bytes(good[:200])
+    with pytest.raises(ValueError, match="checksum mismatch"):     # the recorded SHA-256
+        load_run(d)
+    (d / "manifest.json").unlink()                                  # a run from before checksums
     with pytest.raises(ValueError, match="truncated or corrupt"):
         load_run(d)
     w.write_bytes(good)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 import torch
@@ -23,6 +22,7 @@ from algolens.train import (
 )
 from algolens.train.linear import features, linear_order
 from algolens.train.mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
+from algolens.store import RunStore
 from algolens.train.runs import read_progress, start_run, write_progress
 from algolens.train.search import plan
 
@@ -71,9 +71,8 @@ def test_search_linear_task_saves_a_loadable_run(tmp_path):
     torch.testing.assert_close(net(x), r.network(x), rtol=1e-6, atol=1e-6)
     assert meta["accuracy"] == 1.0
     assert find_run("Sum_Last2", tmp_path) == r.run_dir.resolve()
-    with sqlite3.connect(tmp_path / "index.db") as con:
-        status, hidden = con.execute("SELECT status, hidden FROM runs").fetchone()
-    assert (status, hidden) == ("done", 2)
+    [rec] = RunStore(tmp_path).list(study="train")
+    assert (rec.status, rec.metrics["hidden"], rec.key) == ("done", 2, "Sum_Last2")
 
 
 def test_resume_skips_architectures_already_tried(tmp_path):
@@ -135,9 +134,8 @@ def test_onehot_linear_order():
 def test_search_with_no_time_fails_with_reason(tmp_path):
     with pytest.raises(ValueError, match="budget ran out"):
         search("Bitwise_Not", budget_seconds=1e-6, out=tmp_path, progress=False)
-    with sqlite3.connect(tmp_path / "index.db") as con:
-        status, reason = con.execute("SELECT status, reason FROM runs").fetchone()
-    assert status == "failed" and "budget" in reason
+    [rec] = RunStore(tmp_path).list(study="train")
+    assert rec.status == "failed" and "budget" in rec.reason
 
 
 def test_hopeless_encoding_is_skipped():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -35,13 +36,21 @@ def main() -> None:
       algolens tasks                # the 62 MIPS benchmark tasks
       algolens train Parity_Last3   # smallest RNN that solves a task
       algolens mips Add_Mod_5       # RNN -> verified Python program
+      algolens runs list            # every run of every study
     """
+    # A `kill` (SIGTERM) unwinds like Ctrl-C, so runs in progress are marked interrupted in the
+    # run store instead of staying "running". Process-wide, hence here in the command's entry.
+    signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _register_all() -> None:
-    from . import clock_pizza, demo, mips, tasks_cmd, train_cmd  # noqa: F401  (each adds commands)
+    from . import clock_pizza, demo, mips, runs_cmd, tasks_cmd, train_cmd  # noqa: F401
 
-    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo):
+    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo, runs_cmd):
         mod.register(main)
 
 

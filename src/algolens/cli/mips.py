@@ -20,7 +20,7 @@ def register(group: click.Group) -> None:
 @task_file_option
 @json_option
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-              help="Root folder of runs; program.py and mips.json go into the task's run dir.")
+              help="Runs folder: program.py and mips.json go to runs/mips/<run-id>/.")
 @click.option("--budget-seconds", default=300.0, show_default=True, type=float,
               help="Training budget per task (ignored when a finished run is reused).")
 @click.option("--all", "all_tasks", is_flag=True, help="Run the 62-task benchmark.")

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..analysis.transformer.clock_pizza import CIRCULAR, Q_PIZZA, SG_SYMMETRIC
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..models.transformer import Transformer, TransformerConfig
+from ..store import tracking
 from ..train.modular import (
     RunResult,
     TrainConfig,
@@ -26,6 +27,7 @@ from ..train.modular import (
     load_run,
     load_weights,
     save_run,
+    start_runs,
     train_ensemble,
 )
 
@@ -103,18 +105,22 @@ def run_batch(alphas: list[float], seeds: list[int], model: TransformerConfig | 
     from ..train.modular import run_id
     cfg = model or TransformerConfig()
     pairs = [(float(a), int(s)) for a in alphas for s in seeds]
-    dirs = None
+    dirs, runs = None, []
     if out_root is not None:
-        dirs = [Path(out_root) / run_id(replace(cfg, attn_rate=a), train, s) for a, s in pairs]
-    results = train_ensemble(cfg, [s for _, s in pairs], [a for a, _ in pairs], train, dirs,
-                             progress)
+        configs = [replace(cfg, attn_rate=a) for a, _ in pairs]
+        dirs = [Path(out_root) / run_id(c, train, s) for c, (_, s) in zip(configs, pairs)]
+        runs = start_runs(dirs, configs, train, [s for _, s in pairs])
     out = []
-    for i, r in enumerate(results):
-        metrics = measure(r.model()) if r.status == "ok" else {"verdict": "diverged",
-                                                               "reason": r.reason}
-        if dirs is not None:
-            save_run(dirs[i], r, {"analysis": _jsonable(metrics)})
-        out.append(_result(dirs[i] if dirs else None, r.summary(), metrics))
+    with tracking(runs):
+        results = train_ensemble(cfg, [s for _, s in pairs], [a for a, _ in pairs], train, dirs,
+                                 progress)
+        for i, r in enumerate(results):
+            metrics = measure(r.model()) if r.status == "ok" else {"verdict": "diverged",
+                                                                   "reason": r.reason}
+            if dirs is not None:
+                save_run(dirs[i], r, {"analysis": _jsonable(metrics)})
+                runs[i].status = "done"
+            out.append(_result(dirs[i] if dirs else None, r.summary(), metrics))
     return out
 
 

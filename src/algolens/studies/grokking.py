@@ -13,6 +13,7 @@ import numpy as np
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
+from ..store import tracking
 from ..train.modular import (
     TrainConfig,
     list_checkpoints,
@@ -20,6 +21,7 @@ from ..train.modular import (
     run_id,
     save_run,
     split_mask,
+    start_runs,
     train_ensemble,
 )
 
@@ -53,8 +55,9 @@ def train(seed: int = 0, model: TransformerConfig = NANDA_MODEL,
     if train.checkpoint_every == 0:
         train = replace(train, checkpoint_every=max(1, train.steps // 40))
     run_dir = Path(out_root) / run_id(model, train, seed)
-    [result] = train_ensemble(model, [seed], None, train, [run_dir], progress)
-    save_run(run_dir, result)
+    with tracking(start_runs([run_dir], [model], train, [seed])):
+        [result] = train_ensemble(model, [seed], None, train, [run_dir], progress)
+        save_run(run_dir, result)
     if result.status != "ok":
         raise ValueError(f"training diverged: {result.reason}")
     return run_dir

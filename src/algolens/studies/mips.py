@@ -278,17 +278,28 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
                      failed.name if failed else None, failed.reason if failed else "",
                      got["run_dir"], got["accuracy"])
     if write:
-        _write(res, out)
+        _write(res, out, seed)
     return res
 
 
-def _write(res: MIPSResult, out: str | Path) -> None:
-    from ..io import atomic_write_json, atomic_write_text
-    d = Path(res.run_dir) if res.run_dir else Path(out) / "mips" / res.task
-    res.run_dir = str(d)
-    if res.program_source:
-        atomic_write_text(d / "program.py", res.program_source)
-    atomic_write_json(d / "mips.json", res.to_dict())
+def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
+    """One run of study ``mips`` in the store: config (task, the network's training run),
+    program.py, mips.json; solved -> done, else failed with the pass that stopped it."""
+    from ..store import RunStore
+    network_run = res.run_dir
+    config = {"task": res.task, "network": res.network_desc, "network_run":
+              Path(network_run).name if network_run else None}
+    with RunStore(out).create("mips", res.task, config, seed=seed) as run:
+        res.run_dir = str(run.dir)
+        if res.program_source:
+            run.write_text("program.py", res.program_source)
+        v = res.verification
+        key = {"solved": res.solved, "form": res.form, "accuracy": v.accuracy if v else None,
+               "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
+        reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
+        run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
+        run.finish(None, status="done" if res.solved else "failed", reason=reason,
+                   key_metrics=key)
 
 
 # ---------------------------------------------------------------------- benchmark

@@ -7,6 +7,7 @@ fix.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from safetensors.torch import save as st_save
 
 from ..io import atomic_write_bytes, atomic_write_json, read_json
 from ..models.rnn import MIPSRNN, RNNConfig
+from ..store import record_checksum
 
 FORMAT = "algolens-rnn/1"
 WEIGHTS = "weights.safetensors"
@@ -32,8 +34,13 @@ def save_checkpoint(net: MIPSRNN, run_dir: str | Path, meta: dict[str, Any] | No
         raise ValueError(f"refusing to save a checkpoint with NaN/inf weights in {bad}; the "
                          "training run diverged (lower the learning rate)")
     # weights first, config last: a config.json always points at complete weights
-    atomic_write_bytes(run_dir / WEIGHTS, st_save(tensors, metadata={"format": FORMAT}))
-    body = {"format": FORMAT, "model": net.cfg.to_dict(),
+    data = st_save(tensors, metadata={"format": FORMAT})
+    atomic_write_bytes(run_dir / WEIGHTS, data)
+    record_checksum(run_dir, WEIGHTS, hashlib.sha256(data).hexdigest())
+    # keep the run store's identity fields (study, key, seed, run id) written at its start
+    old = read_json(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else {}
+    keep = {k: old[k] for k in ("study", "key", "seed", "run_id", "fingerprint") if k in old}
+    body = {**keep, "format": FORMAT, "model": net.cfg.to_dict(),
             "shapes": {k: list(v.shape) for k, v in tensors.items()}, **(meta or {})}
     atomic_write_json(run_dir / CONFIG, body)
     return run_dir

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_write_bytes, atomic_write_json, read_json
+from ..io import atomic_write_bytes, read_json
 from ..models.transformer import Transformer, TransformerConfig, TransformerEnsemble, make_inputs
+from ..store import Run, check_weights, open_run_dir
 
 
 @dataclass(frozen=True)
@@ -317,34 +318,63 @@ def _bar(total: int, enabled: bool):
 
 
 # ------------------------------------------------------------------------- run directories
+def setting_key(cfg: TransformerConfig) -> str:
+    """The run store's key of a modular-addition run: modulus, width and attention rate."""
+    return f"p{cfg.p}-d{cfg.d_model}-a{cfg.attn_rate:.3f}"
+
+
+def _run_config(cfg: TransformerConfig, tcfg: TrainConfig) -> dict:
+    return {"model": cfg.to_dict(), "train": tcfg.to_dict()}
+
+
+def start_runs(dirs: list[Path], configs: list[TransformerConfig], tcfg: TrainConfig,
+               seeds: list[int]) -> list[Run]:
+    """Index each ``<root>/<study>/<run-id>`` folder as a running run before training starts."""
+    runs = []
+    for d, cfg, seed in zip(dirs, configs, seeds):
+        store, study, rid = open_run_dir(d)
+        runs.append(store.create(study, setting_key(cfg), _run_config(cfg, tcfg), seed=seed,
+                                 run_id=rid, exist_ok=True))
+    return runs
+
+
 def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None = None) -> Path:
-    """Write config.json, weights.safetensors and metrics.json (atomic; no pickle)."""
-    from safetensors.torch import save
+    """Write config.json, weights.safetensors (SHA-256 recorded) and metrics.json (atomic; no
+    pickle) and mark the run done (or failed, if it diverged) in the run store's index."""
     run_dir = Path(run_dir)
-    atomic_write_json(run_dir / "config.json", {"model": result.config.to_dict(),
-                                                "train": result.train.to_dict(),
-                                                "seed": result.seed, "run_id": result.run_id})
-    atomic_write_bytes(run_dir / "weights.safetensors",
-                       save({k: v.contiguous() for k, v in result.state.items()}))
+    store, study, rid = open_run_dir(run_dir)
+    run = store.create(study, setting_key(result.config),
+                       _run_config(result.config, result.train), seed=result.seed, run_id=rid,
+                       exist_ok=True)
+    run.save_weights(result.state)
     metrics = {"summary": result.summary(), "history": asdict(result.history)}
     metrics.update(extra_metrics or {})
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    s = result.summary()
+    analysis = (extra_metrics or {}).get("analysis", {})
+    key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
+    key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})
+    run.finish(metrics, status="done" if result.status == "ok" else "failed",
+               reason=result.reason, key_metrics=key)
     return run_dir
 
 
 def load_run(run_dir: str | Path, checkpoint: str | None = None) -> Transformer:
     """Load a run directory's model (final weights, or ``checkpoints/<checkpoint>``).
 
-    Corrupt or mismatched weights raise ``ValueError`` naming the file and the fix."""
+    Corrupt, changed (SHA-256) or mismatched weights raise ``ValueError`` naming the file and
+    the fix."""
     run_dir = Path(run_dir)
     conf = read_json(run_dir / "config.json")
-    if "model" not in conf:
-        raise ValueError(f"{run_dir / 'config.json'} is not a transformer run config "
-                         "(no 'model' key); pass a runs/clock_pizza/<id> or runs/grokking/<id> dir")
+    if "model" not in conf or "train" not in conf:
+        raise ValueError(f"{run_dir / 'config.json'} is not a transformer run of modular addition "
+                         f"(study {conf.get('study', 'unknown')!r}); pass a "
+                         "runs/clock_pizza/<id> or runs/grokking/<id> dir")
     path = run_dir / "weights.safetensors" if checkpoint is None else \
         run_dir / "checkpoints" / checkpoint
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; did the run finish?")
+    if checkpoint is None:
+        check_weights(run_dir)
     return load_weights(TransformerConfig.from_dict(conf["model"]), path)
 
 
