@@ -48,9 +48,9 @@ def _sigterm(signum, frame) -> None:
 
 
 def _register_all() -> None:
-    from . import clock_pizza, demo, mips, runs_cmd, tasks_cmd, train_cmd  # noqa: F401
+    from . import clock_pizza, demo, mips, nuclear, runs_cmd, tasks_cmd, train_cmd  # noqa: F401
 
-    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo, runs_cmd):
+    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo, runs_cmd, nuclear):
         mod.register(main)
 
 

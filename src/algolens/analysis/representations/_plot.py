@@ -29,7 +29,14 @@ def heatmap(ax, Z: np.ndarray, N: np.ndarray, values: np.ndarray, title: str, cm
     grid = np.full((Z.max() + 1, N.max() + 1), np.nan)
     grid[Z, N] = values
     lim = np.nanpercentile(np.abs(values), 99) or 1.0
-    im = ax.imshow(grid, origin="lower", cmap=cmap, vmin=-lim if cmap == "RdBu_r" else None,
-                   vmax=lim if cmap == "RdBu_r" else None, aspect="auto", interpolation="nearest")
+    im = ax.imshow(
+        grid,
+        origin="lower",
+        cmap=cmap,
+        vmin=-lim if cmap == "RdBu_r" else None,
+        vmax=lim if cmap == "RdBu_r" else None,
+        aspect="auto",
+        interpolation="nearest",
+    )
     ax.set(title=title, xlabel="N", ylabel="Z")
     ax.figure.colorbar(im, ax=ax)

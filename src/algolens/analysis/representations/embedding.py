@@ -9,8 +9,9 @@ direction separating even from odd. We measure each piece on the embedding rows 
 - Helix: remove a quadratic trend in n (the slow part) and the (−1)^n part (parity); fit a
   cos/sin pair of period T to what is left, for T on a grid; the best T is ``helix_period_`` and
   the share of the total variance that pair explains is ``helix_fraction_``.
-- Magic numbers: the same-parity curvature |x[n+2] − 2x[n] + x[n−2]|; ``magic_kinks_`` is each
-  magic number's percentile among all n (100 = the sharpest bend in the table).
+- Magic numbers: with the parity and periodic parts removed, the same-parity curvature
+  |x[n+2] − 2x[n] + x[n−2]|; ``magic_kinks_`` is each magic number's percentile among all n
+  (100 = the sharpest bend in the table).
 """
 
 from __future__ import annotations
@@ -70,8 +71,7 @@ class EmbeddingPCA:
         self.values_ = values
         self.pca_ = PCA().fit(X)
         self._parity()
-        self._helix(X - X.mean(0))
-        self._kinks(X)
+        self._kinks(self._helix(X - X.mean(0)))  # kinks of the slow part (parity, helix removed)
         return self
 
     def _parity(self) -> None:
@@ -83,26 +83,25 @@ class EmbeddingPCA:
         self.parity_pc_ = int(np.argmax(self.parity_accuracies_))
         self.parity_accuracy_ = float(self.parity_accuracies_[self.parity_pc_])
 
-    def _helix(self, Xc: np.ndarray) -> None:
+    def _helix(self, Xc: np.ndarray) -> np.ndarray:
+        """Measure slow / parity / periodic parts; return Xc without the parity and periodic parts."""
         n = self.values_.astype(float)
         t = (n - n.mean()) / max(n.std(), 1.0)
         R, self.slow_fraction_ = _residualise(Xc, np.c_[np.ones_like(t), t, t**2])
         sign = np.where(self.values_ % 2 == 0, 1.0, -1.0)
-        R, par = _residualise(R, sign[:, None])
+        R2, par = _residualise(R, sign[:, None])
         total = (Xc**2).sum()
         self.parity_fraction_ = float(par * (1 - self.slow_fraction_))
         lo, hi, num = self.periods
         grid = np.linspace(lo, hi, num)
-        share = np.array(
-            [
-                (R**2).sum()
-                - (_residualise(R, np.c_[np.cos(2 * np.pi * n / T), np.sin(2 * np.pi * n / T)])[0] ** 2).sum()
-                for T in grid
-            ]
-        ) / max(total, 1e-300)
+        pair = lambda T: np.c_[np.cos(2 * np.pi * n / T), np.sin(2 * np.pi * n / T)]
+        share = np.array([(R2**2).sum() - (_residualise(R2, pair(T))[0] ** 2).sum() for T in grid])
+        share = share / max(total, 1e-300)
         self.helix_curve_ = np.c_[grid, share]
         best = int(np.argmax(share))
         self.helix_period_, self.helix_fraction_ = float(grid[best]), float(share[best])
+        periodic = R - _residualise(R, np.c_[sign, pair(self.helix_period_)])[0]
+        return Xc - periodic
 
     def _kinks(self, X: np.ndarray) -> None:
         pos = {int(v): i for i, v in enumerate(self.values_)}

@@ -31,7 +31,7 @@ class PCA:
         sign[sign == 0] = 1.0
         self.components_ = Vt * sign[:, None]
         self.scores_ = U * S * sign
-        var = S ** 2
+        var = S**2
         self.explained_variance_ratio_ = var / max(var.sum(), 1e-300)
         return self
 

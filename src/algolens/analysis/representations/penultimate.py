@@ -32,8 +32,16 @@ class PenultimatePCA:
     Z_: np.ndarray = field(default=None, repr=False)
     N_: np.ndarray = field(default=None, repr=False)
 
-    def fit(self, H: np.ndarray, w: np.ndarray, b: float, Z: np.ndarray, N: np.ndarray,
-            target: np.ndarray, eval_mask: np.ndarray) -> PenultimatePCA:
+    def fit(
+        self,
+        H: np.ndarray,
+        w: np.ndarray,
+        b: float,
+        Z: np.ndarray,
+        N: np.ndarray,
+        target: np.ndarray,
+        eval_mask: np.ndarray,
+    ) -> PenultimatePCA:
         """``H`` [G, d] hidden states of G nuclides; ``w`` [d] readout; ``target`` [G] the value the
         output should match (NaN where unknown); ``eval_mask`` [G] nuclides for the RMS curve."""
         H, w = np.asarray(H, float), np.asarray(w, float)
@@ -44,21 +52,24 @@ class PenultimatePCA:
             raise ValueError("eval_mask selects no nuclide with a known target")
         self.Z_, self.N_ = np.asarray(Z), np.asarray(N)
         self.pca_ = PCA().fit(H)
-        per_pc = self.pca_.scores_ * (self.pca_.components_ @ w)            # [G, k] exact split
+        per_pc = self.pca_.scores_ * (self.pca_.components_ @ w)  # [G, k] exact split
         var = per_pc.var(0)
         self.readout_share_ = var / max(var.sum(), 1e-300)
         base = float(b + self.pca_.mean_ @ w)
         partial = base + np.concatenate([np.zeros((len(H), 1)), np.cumsum(per_pc, 1)], 1)
         k = min(self.max_k, per_pc.shape[1])
         err = partial[ok][:, : k + 1] - target[ok, None]
-        self.truncation_rms_ = np.sqrt((err ** 2).mean(0)) * 1000
+        self.truncation_rms_ = np.sqrt((err**2).mean(0)) * 1000
         self.full_rms_ = float(np.sqrt(((partial[ok, -1] - target[ok]) ** 2).mean()) * 1000)
         return self
 
     def summary(self) -> dict:
-        return {"explained_variance_ratio": self.pca_.explained_variance_ratio_[:8].tolist(),
-                "readout_share": self.readout_share_[:8].tolist(),
-                "truncation_rms_keV": self.truncation_rms_.tolist(), "full_rms_keV": self.full_rms_}
+        return {
+            "explained_variance_ratio": self.pca_.explained_variance_ratio_[:8].tolist(),
+            "readout_share": self.readout_share_[:8].tolist(),
+            "truncation_rms_keV": self.truncation_rms_.tolist(),
+            "full_rms_keV": self.full_rms_,
+        }
 
     def plot(self, path, n_maps: int = 4) -> None:
         """Heat maps of the first PCs over (Z, N), readout shares and the truncation curve."""
@@ -67,9 +78,14 @@ class PenultimatePCA:
 
         fig, ax = subplots(2, 3, (15, 8))
         for i in range(min(n_maps, 4)):
-            heatmap(ax.flat[i], self.Z_, self.N_, self.pca_.scores_[:, i],
-                    f"PC{i} ({self.pca_.explained_variance_ratio_[i]:.1%} var, "
-                    f"{self.readout_share_[i]:.1%} of output)")
+            heatmap(
+                ax.flat[i],
+                self.Z_,
+                self.N_,
+                self.pca_.scores_[:, i],
+                f"PC{i} ({self.pca_.explained_variance_ratio_[i]:.1%} var, "
+                f"{self.readout_share_[i]:.1%} of output)",
+            )
         k = len(self.truncation_rms_)
         ax.flat[4].bar(range(min(10, len(self.readout_share_))), self.readout_share_[:10])
         ax.flat[4].set(title="share of output variance per PC", xlabel="PC")

@@ -8,7 +8,7 @@ product) — over the nuclides of the chart we report
 - ``probe_r2``: cross-validated R² (k-fold) of a linear probe from the top ``n_probe`` PCs.
 
 The same two numbers for ``n_null`` random smooth functions of (Z, N) (random Fourier features
-with length scales of 10–60 nucleons) give the null: a term is matched when its probe R² is well
+with length scales of 5–30 nucleons) give the null: a term is matched when its probe R² is well
 above the null's 95th percentile. Smooth functions of (Z, N) are easy to fit from many PCs, so the
 null is what gives a high R² its meaning.
 """
@@ -42,13 +42,14 @@ def physics_terms(Z, N) -> dict[str, np.ndarray]:
     }
 
 
-def random_smooth_functions(Z, N, n: int, seed: int) -> np.ndarray:
-    """[n, G] random smooth functions of (Z, N): sums of 8 random plane waves, length 10-60."""
+def random_smooth_functions(Z, N, n: int, seed: int, length=(5.0, 30.0)) -> np.ndarray:
+    """[n, G] random smooth functions of (Z, N): sums of 8 random plane waves whose length scale
+    is drawn from ``length`` (nucleons) — the scale of shell structure, not of the bulk."""
     rng = np.random.default_rng(seed)
     P = np.c_[Z, N].astype(float)
     out = np.empty((n, len(P)))
     for i in range(n):
-        L = rng.uniform(10, 60)
+        L = rng.uniform(*length)
         W = rng.normal(size=(8, 2)) / L
         out[i] = np.cos(P @ W.T + rng.uniform(0, 2 * np.pi, 8)) @ rng.normal(size=8)
     return out
@@ -83,6 +84,7 @@ class PhysicsMatch:
     n_null: int = 40
     folds: int = 5
     seed: int = 0
+    null_length: tuple[float, float] = (5.0, 30.0)
     table_: list = field(default_factory=list)
     null_r2_: np.ndarray = field(default=None, repr=False)
     null_abs_r_: np.ndarray = field(default=None, repr=False)
@@ -99,13 +101,15 @@ class PhysicsMatch:
             self.table_.append({"term": name, "best_pc": best, "best_abs_r": r, "probe_r2": r2})
         nulls = [
             _scores(S, y, k, self.folds, self.seed)
-            for y in random_smooth_functions(Z, N, self.n_null, self.seed)
+            for y in random_smooth_functions(Z, N, self.n_null, self.seed, self.null_length)
         ]
         self.null_abs_r_ = np.array([x[1] for x in nulls])
         self.null_r2_ = np.array([x[2] for x in nulls])
         q = float(np.quantile(self.null_r2_, 0.95))
+        qr = float(np.quantile(self.null_abs_r_, 0.95))
         for row in self.table_:
             row["null_r2_q95"] = q
+            row["null_abs_r_q95"] = qr
             row["above_null"] = bool(row["probe_r2"] > q)
         return self
 

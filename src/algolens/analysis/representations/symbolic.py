@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-VARIABLES = ("Z", "N", "pZ", "pN")        # pZ = parity(Z) = Z mod 2, pN = parity(N)
+VARIABLES = ("Z", "N", "pZ", "pN")  # pZ = parity(Z) = Z mod 2, pN = parity(N)
 
 
 def _design(Z, N) -> np.ndarray:
@@ -58,12 +58,20 @@ class SymbolicPCs:
         try:
             from pyoperon.sklearn import SymbolicRegressor
         except ImportError:
-            raise NotImplementedError("symbolic regression needs pyoperon: pip install 'algolens[symbolic]' "
-                                      "(or pip install pyoperon)") from None
-        return SymbolicRegressor(allowed_symbols=self.symbols, max_length=self.max_length,
-                                 max_evaluations=self.max_evaluations, generations=1000,
-                                 population_size=500, n_threads=1, random_state=self.seed,
-                                 optimizer_iterations=5)
+            raise NotImplementedError(
+                "symbolic regression needs pyoperon: pip install 'algolens[symbolic]' "
+                "(or pip install pyoperon)"
+            ) from None
+        return SymbolicRegressor(
+            allowed_symbols=self.symbols,
+            max_length=self.max_length,
+            max_evaluations=self.max_evaluations,
+            generations=1000,
+            population_size=500,
+            n_threads=1,
+            random_state=self.seed,
+            optimizer_iterations=5,
+        )
 
     def fit(self, Z: np.ndarray, N: np.ndarray, scores: np.ndarray) -> SymbolicPCs:
         """``scores`` [G, k] PC scores of the nuclides (Z, N)."""

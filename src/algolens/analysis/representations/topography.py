@@ -89,7 +89,7 @@ class LatentTopography:
         fig, ax = subplots(1, 1, (8, 6.5))
         a = ax[0, 0]
         cs = a.contourf(self.grid_[..., 0], self.grid_[..., 1], self.prediction_, levels=30, cmap="viridis")
-        fig.colorbar(cs, ax=a, label="predicted binding residual (MeV)")
+        fig.colorbar(cs, ax=a, label="binding head output")
         a.plot(self.points_[:, 0], self.points_[:, 1], "w-", lw=0.4)
         a.scatter(self.points_[:, 0], self.points_[:, 1], c="white", s=8, edgecolors="k", linewidths=0.3)
         for v, (x, y) in zip(self.values_, self.points_):
