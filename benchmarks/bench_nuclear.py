@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from algolens.io import atomic_write_json, atomic_write_text
+from algolens.io import atomic_write_json, atomic_write_text, read_json
 from algolens.tasks.nuclear_data import load
 from algolens.tasks.nuclear_physics import SEMF, physics_inputs, semf_terms, shell_terms
 from algolens.tasks.nuclear_tasks import dataset, discovery_split, split
@@ -64,6 +64,7 @@ def ours(ds, sp, cfg: NuclearTrainConfig) -> dict:
         "train_rms": ev["train_rms_keV"],
         "wall_s": wall,
         "cpu_s": cpu,
+        "load1": os.getloadavg()[0],
         "steps": cfg.steps,
     }
 
@@ -75,12 +76,24 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=NuclearTrainConfig.n_members)
     ap.add_argument("--no-discovery", action="store_true")
     ap.add_argument("--tag", default="nuclear")
+    ap.add_argument(
+        "--merge",
+        default="",
+        help="Comma-separated tags of earlier runs (e.g. one per seed,"
+        " run in parallel): combine their rows into --tag and exit.",
+    )
     args = ap.parse_args()
+    if args.merge:
+        parts = [read_json(os.path.join(OUT, f"{t}.json")) for t in args.merge.split(",")]
+        write(
+            [r for p in parts for r in p["rows"]], NuclearTrainConfig.from_dict(parts[0]["config"]), args.tag
+        )
+        return
     torch.set_num_threads(1)
     cfg = replace(NuclearTrainConfig(), steps=args.steps, n_members=args.members)
     table = load(2020)
     rows = []
-    for s in map(int, args.seeds.split(",")):
+    for s in [int(x) for x in args.seeds.split(",") if x.strip()]:
         ds = dataset(table, cfg.tasks)
         rows.append(
             {"split": f"random seed {s}", **baselines(ds, split(ds, s)), **ours(ds, split(ds, s), cfg)}
@@ -95,8 +108,10 @@ def main() -> None:
 
 
 def write(rows: list[dict], cfg: NuclearTrainConfig, tag: str) -> None:
-    head = ("| split | SEMF | SEMF+shell | GBM | ours (ensemble) | ours members | train | steps "
-            "| wall s | CPU s |")
+    head = (
+        "| split | SEMF | SEMF+shell | GBM | ours (ensemble) | ours members | train | steps "
+        "| wall s | CPU s |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in rows:
         mem = "/".join(f"{m:.0f}" for m in r["members"])
@@ -105,7 +120,7 @@ def write(rows: list[dict], cfg: NuclearTrainConfig, tag: str) -> None:
             f"**{r['rms']:.0f}** | {mem} | {r['train_rms']:.0f} | {r['steps']} | "
             f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |"
         )
-    rand = [r["rms"] for r in rows if r["split"].startswith("random")]
+    rand = [r["rms"] for r in rows if r["split"].startswith("random")] or [float("nan")]
     summary = (
         f"\nHeld-out binding RMS (keV). Random splits, mean over {len(rand)} seeds: "
         f"**{np.mean(rand):.0f} keV** (ours); SEMF {np.mean([r['SEMF'] for r in rows[: len(rand)]]):.0f}, "

@@ -30,6 +30,7 @@ def nuclear() -> None:
 @click.option("--gk-weight", default=None, type=float, help="Weight of the Garvey–Kelson prior.")
 @click.option("--tasks", default=None, help="Comma-separated tasks, first 'binding' (e.g. binding,Sn,Sp).")
 @click.option("--width", default=None, type=int, help="d_model.")
+@click.option("--lr", default=None, type=float, help="Peak learning rate (one-cycle schedule).")
 @click.option(
     "--baseline",
     type=click.Choice(["semf+shell", "semf", "none"]),
@@ -50,6 +51,7 @@ def train(
     gk_weight,
     tasks,
     width,
+    lr,
     baseline,
     no_physics,
     out,
@@ -70,6 +72,7 @@ def train(
         "d_model": width,
         "tasks": tuple(tasks.split(",")) if tasks else None,
         "baseline": baseline,
+        "lr": lr,
         "physics_inputs": False if no_physics else None,
     }
     cfg = replace(NuclearTrainConfig(), **{k: v for k, v in over.items() if v is not None})

@@ -27,7 +27,7 @@ import torch
 
 from ..models.embed_mlp import EmbedMLP, EmbedMLPConfig
 from ..tasks.nuclear_physics import SEMF, physics_inputs
-from ..tasks.nuclear_tasks import DEFAULT_TASKS, NuclearDataset, NuclearSplit
+from ..tasks.nuclear_tasks import NuclearDataset, NuclearSplit
 
 # Garvey–Kelson relations as (dZ, dN, sign) on binding energies (the linear mass terms cancel)
 GK_TRANSVERSE = ((-2, 2, 1), (0, 0, -1), (-1, 0, 1), (-1, 2, -1), (0, 1, 1), (-2, 1, -1))
