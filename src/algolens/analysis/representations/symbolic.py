@@ -39,7 +39,11 @@ def to_sympy(model_string: str) -> sympy.Expr:
 def evaluate(expr: sympy.Expr, Z, N) -> np.ndarray:
     f = sympy.lambdify([sympy.Symbol(v) for v in VARIABLES], expr, "numpy")
     X = _design(Z, N)
-    return np.broadcast_to(np.asarray(f(*X.T), float), (len(X),)).copy()
+    with np.errstate(all="ignore"):
+        y = np.asarray(f(*X.T))
+    if np.iscomplexobj(y):
+        y = np.where(np.abs(y.imag) < 1e-9, y.real, np.nan)
+    return np.broadcast_to(np.asarray(y, float), (len(X),)).copy()
 
 
 @dataclass
@@ -49,7 +53,7 @@ class SymbolicPCs:
     n_pcs: int = 3
     max_evaluations: int = 200_000
     max_length: int = 25
-    symbols: str = "add,sub,mul,div,constant,variable,sqrt,cbrt,sin,cos"
+    symbols: str = "add,sub,mul,div,constant,variable,sin,cos"  # no sqrt/cbrt: NaN/complex off-domain
     seed: int = 0
     formulas_: list = field(default_factory=list)
     r2_: list = field(default_factory=list)
