@@ -76,7 +76,9 @@ def add_mod_3():
                             f=[(W1, b1), (W2, np.zeros(2))])
 
 
-COUNTERS = {"Evens_Counter": evens_counter, "Evens_Counter_noisy": lambda: evens_counter(0.01),
+# noise 0.005: the drifting net is still 100% correct at L (at 0.01 it is wrong on 0.26% of
+# sequences -- those with many evens -- and a program faithful to it is not the counter)
+COUNTERS = {"Evens_Counter": evens_counter, "Evens_Counter_noisy": lambda: evens_counter(0.005),
             "Majority_0_1": majority_0_1}
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from algolens.analysis.rnn import CountFormulas
+from algolens.analysis.rnn import CountFormulas, StateCollector
 from algolens.analysis.rnn.boolean_sr import compact_boolean
 from algolens.analysis.rnn.expr import Const, Op, Var, evaluate, fold, render
 from algolens.codegen import ProgramInfo, StateVar, SymbolicProgram, to_python, verify_source
@@ -64,8 +64,9 @@ def test_order_dependent_network_is_rejected():
 
 def test_histogram_pass_in_the_study_verifies():
     t = get("Majority_0_2")
-    passes = []
-    got = mips._histogram(CounterNet(3), t, ProgramInfo(t.name), passes)
+    passes, net = [], CounterNet(3)
+    states = StateCollector().fit(net, t).collection_
+    got = mips._histogram(net, t, ProgramInfo(t.name), passes, states, time_cap=120.0)
     assert got is not None and passes[-1].name == "histogram" and passes[-1].ok
     src, ver = got
     assert ver.accuracy_2x == 1.0

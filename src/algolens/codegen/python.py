@@ -8,6 +8,7 @@ which task, network and verification it came from, ``_EXAMPLES`` produced by the
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 
 from ..analysis.rnn.expr import fold
 from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram
@@ -19,8 +20,20 @@ def render(e) -> str:
     return _render(fold(e))
 
 
-def to_python(program: Program) -> str:
-    """Python source of ``program`` (deterministic: same IR, same text)."""
+@dataclass(frozen=True)
+class RenderedProgram:
+    """A program rendered once: its code (``f``, tables, self-check). ``source(info)`` adds the
+    module docstring, so the verification summary can be written in without rendering again."""
+
+    form: str
+    code: str
+
+    def source(self, info: ProgramInfo) -> str:
+        return _docstring(info, self.form) + "\n\n\n" + self.code
+
+
+def render_program(program: Program) -> RenderedProgram:
+    """Render the code of ``program`` (deterministic: same IR, same text)."""
     if isinstance(program, SymbolicProgram):
         body = _symbolic_body(program)
     elif isinstance(program, TableProgram):
@@ -28,8 +41,13 @@ def to_python(program: Program) -> str:
     else:
         raise TypeError(f"cannot render {type(program).__name__}; expected a SymbolicProgram "
                         "or a TableProgram")
-    parts = [_docstring(program.info, program.form), body, _self_check(program.info)]
-    return "\n\n\n".join(p.rstrip() for p in parts) + "\n"
+    parts = [body, _self_check(program.info)]
+    return RenderedProgram(program.form, "\n\n\n".join(p.rstrip() for p in parts) + "\n")
+
+
+def to_python(program: Program) -> str:
+    """Python source of ``program`` (deterministic: same IR, same text)."""
+    return render_program(program).source(program.info)
 
 
 def _docstring(info: ProgramInfo, form: str) -> str:

@@ -27,15 +27,14 @@ from ..analysis.representations import (
 )
 from ..models.embed_mlp import EmbedMLP
 from ..store import RunStore, check_weights
+from .registry import Study
 from ..io import read_json
 from ..tasks.nuclear_data import load
 from ..tasks.nuclear_physics import SEMF, physics_inputs
 from ..tasks.nuclear_tasks import dataset, discovery_split, split
 from ..train.nuclear import NuclearTrainConfig, NuclearTrainer, prepare, train
 
-STUDY = "nuclear"
-# TODO(lead): once algolens.studies.registry lands, declare
-#   STUDY_SPEC = Study(name="nuclear", summary=__doc__.splitlines()[0], load_run=load_run)
+STUDY_NAME = "nuclear"
 
 
 @dataclass
@@ -73,7 +72,7 @@ def train_run(
     ds, sp = _split(cfg, split_seed, discovery)
     key = "discovery" if discovery else f"split{split_seed}"
     config = {"train": cfg.to_dict(), "split_seed": split_seed, "discovery": discovery}
-    with store.create(STUDY, key, config, seed=cfg.seed) as run:
+    with store.create(STUDY_NAME, key, config, seed=cfg.seed) as run:
         problem = prepare(ds, sp, cfg)
         trainer, history = train(problem, cfg, progress=progress, eval_every=max(cfg.steps // 20, 1))
         run.save_weights(trainer.model.state_dict())
@@ -106,7 +105,7 @@ def load_run(run_dir: str | Path) -> NuclearRun:
 
     run_dir = Path(run_dir)
     config = read_json(run_dir / "config.json")
-    if config.get("study") != STUDY:
+    if config.get("study") != STUDY_NAME:
         raise ValueError(f"{run_dir} is a {config.get('study')!r} run, not a nuclear run")
     cfg = NuclearTrainConfig.from_dict(config["train"])
     check_weights(run_dir)
@@ -224,6 +223,9 @@ def analyze(
     atomic_write_json(run.dir / "analysis.json", res)
     return res
 
+
+STUDY = Study(name=STUDY_NAME, summary="AME2020 mass model; helix, parity and SEMF terms read out of it",
+              load_run=load_run)
 
 __all__ = [
     "NuclearRun",

@@ -1,7 +1,8 @@
 """RNN interpretability passes: states -> integer recurrences / state machines -> formulas."""
 
-from .adapter import (HiddenStates, PassRecord, RNNAdapter, StateCollector, check_adapter,
-                      network_outputs, rollout)
+from .adapter import (Collection, HiddenStates, PassRecord, RNNAdapter, StateCollector,
+                      check_adapter, hidden_states, network_outputs, recollect, rollout)
+from .budget import EXHAUSTED, Fuse
 from .counters import LatticeFormulas, simulate, substitute
 from .formulas import FormulaSearch, StateFormulas, input_names
 from .fsm import FSMExtractor, MealyMachine, minimise
@@ -14,11 +15,14 @@ from .simplify import SnappedRecurrence, SnapRecurrence
 from .window import WindowFormulas
 
 __all__ = [
+    "EXHAUSTED",
     "ClusterFSM",
+    "Collection",
     "CountFormulas",
     "CountModel",
     "FSMExtractor",
     "FormulaSearch",
+    "Fuse",
     "HiddenStates",
     "IntegerLattice",
     "IntegerRecurrence",
@@ -34,9 +38,11 @@ __all__ = [
     "StateFormulas",
     "WindowFormulas",
     "check_adapter",
+    "hidden_states",
     "input_names",
     "minimise",
     "network_outputs",
+    "recollect",
     "rollout",
     "simulate",
     "substitute",

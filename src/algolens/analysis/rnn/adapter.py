@@ -88,7 +88,7 @@ def network_outputs(net: RNNAdapter, xs: np.ndarray) -> np.ndarray:
     return Y[..., 0] if Y.shape[-1] == 1 else Y
 
 
-@dataclass
+@dataclass(frozen=True)
 class HiddenStates:
     """Fresh inputs with the network's hidden states and rounded outputs (no labels)."""
 
@@ -97,34 +97,88 @@ class HiddenStates:
     y: np.ndarray            # [n, T(, D)] int64: the network's rounded outputs
     h0: np.ndarray           # [H] initial state
 
+    def head(self, n: int) -> "HiddenStates":
+        """The first ``n`` sequences (passes check on as many sequences as they always did)."""
+        return HiddenStates(self.xs[:n], self.h[:n], self.y[:n], self.h0)
 
-class StateCollector:
-    """Collect hidden states and the network's own outputs on fresh sequences.
+    @property
+    def y3(self) -> np.ndarray:
+        """Outputs with the output axis always present, ``[n, T, D]``."""
+        return self.y[..., None] if self.y.ndim == 2 else self.y
 
-    Uses the model's ``hook_h`` when it has one (our ``MIPSRNN``), else the adapter loop.
-    ``fidelity_`` is 1.0 by definition here; ``report_`` says what was collected.
+
+@dataclass(frozen=True)
+class Collection:
+    """What the distiller knows about a network: its states and outputs on fresh inputs,
+    collected once and handed down the chain of passes (never labels).
+
+    ``fit`` is regression data; ``check`` (length L) and ``check_2x`` (length 2L) are
+    independent sequences on which passes measure agreement with the network.
     """
 
-    def __init__(self, n: int = 2000, length: int | None = None, seed: int = 1) -> None:
-        self.n, self.length, self.seed = n, length, seed
+    fit: HiddenStates
+    check: HiddenStates
+    check_2x: HiddenStates
 
-    @torch.no_grad()
+    @property
+    def h0(self) -> np.ndarray:
+        return self.fit.h0
+
+
+@torch.no_grad()
+def hidden_states(net: RNNAdapter, xs: np.ndarray) -> HiddenStates:
+    """Run ``net`` on ``xs`` once: hidden states and rounded outputs.
+
+    Uses the model's ``hook_h`` when it has one (our ``MIPSRNN``), else the adapter loop."""
+    if hasattr(net, "run_with_cache") and "hook_h" in getattr(net, "hook_dict", {}):
+        out, cache = net.run_with_cache(torch.as_tensor(xs, dtype=torch.float32),
+                                        names_filter="hook_h")
+        H, Y = cache["hook_h"], out
+    else:
+        H, Y = rollout(net, xs)
+    y = torch.round(Y).to(torch.int64).numpy()
+    return HiddenStates(xs, H.double().numpy(), y[..., 0] if y.shape[-1] == 1 else y,
+                        net.initial_state(1)[0].double().numpy())
+
+
+def recollect(net: RNNAdapter, states: Collection) -> Collection:
+    """The same inputs run through another network (e.g. a snapped copy of the original)."""
+    return Collection(*(hidden_states(net, s.xs) for s in (states.fit, states.check,
+                                                           states.check_2x)))
+
+
+class StateCollector:
+    """Collect hidden states and the network's own outputs on fresh sequences, once.
+
+    ``n`` sequences at the training length for fitting, ``n_check`` more at L and
+    ``n_check // 2`` at 2L for checks. Results: ``collection_`` (``Collection``), ``states_``
+    (its fit part), ``fidelity_`` (1.0 by definition), ``report_``.
+    """
+
+    def __init__(self, n: int = 600, length: int | None = None, n_check: int = 1000,
+                 seed: int = 1) -> None:
+        self.n, self.length, self.n_check, self.seed = n, length, n_check, seed
+
     def fit(self, net: RNNAdapter, task: SequenceTask) -> "StateCollector":
         check_adapter(net)
-        xs = task.sample(self.n, np.random.default_rng(self.seed), self.length or task.length)
-        if hasattr(net, "run_with_cache") and "hook_h" in getattr(net, "hook_dict", {}):
-            out, cache = net.run_with_cache(torch.as_tensor(xs, dtype=torch.float32),
-                                            names_filter="hook_h")
-            H, Y = cache["hook_h"], out
-        else:
-            H, Y = rollout(net, xs)
-        y = torch.round(Y).to(torch.int64).numpy()
-        self.states_ = HiddenStates(xs, H.double().numpy(), y[..., 0] if y.shape[-1] == 1 else y,
-                                    net.initial_state(1)[0].double().numpy())
+        rng = np.random.default_rng(self.seed)
+        L = self.length or task.length
+        xs = [task.sample(self.n, rng, L), task.sample(self.n_check, rng, L),
+              task.sample(self.n_check // 2, rng, 2 * L)]
+        self.collection_ = Collection(*(hidden_states(net, x) for x in xs))
+        self.states_ = self.collection_.fit
         self.fidelity_ = 1.0
-        self.report_ = (f"collected {self.n} sequences x {xs.shape[1]} steps of "
-                        f"{H.shape[-1]}-d hidden states")
+        self.report_ = (f"collected {self.n} + {self.n_check} sequences x {L} steps and "
+                        f"{self.n_check // 2} x {2 * L} of {self.states_.h.shape[-1]}-d hidden "
+                        "states")
         return self
+
+
+def collection_for(net: RNNAdapter, task: SequenceTask, states: Collection | None,
+                   seed: int) -> Collection:
+    """``states`` when the distiller handed them down, else a fresh collection (a pass used on
+    its own)."""
+    return states if states is not None else StateCollector(seed=seed).fit(net, task).collection_
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .budget import Fuse
 from .expr import Const, Expr, Op, Var, evaluate, size, sum_of, variables
 
 
@@ -57,11 +58,13 @@ def espresso_formulas(inputs: np.ndarray, outputs: np.ndarray, names: list[str])
     return res
 
 
-def compact_boolean(e: Expr, max_vars: int = 6, max_size: int = 6, time_limit: float = 1.0
-                    ) -> Expr:
+def compact_boolean(e: Expr, max_vars: int = 6, max_size: int = 6,
+                    max_candidates: int = 200_000, fuse: Fuse | None = None) -> Expr:
     """A shorter integer formula equal to the Boolean ``e`` on *every* 0/1 assignment of its
     variables (e.g. the 4-term SOP of a 3-bit parity -> ``(a + b + c) % 2``); ``e`` itself when
-    none is smaller. Exact whenever the variables are 0/1, as they are in Boolean regression."""
+    none is smaller. Exact whenever the variables are 0/1, as they are in Boolean regression.
+    The search is bounded by ``max_size`` and ``max_candidates``; ``fuse`` is the caller's
+    wall-clock safety cap (the caller reports it when it blows)."""
     from .integer_sr import IntegerSR
 
     names = sorted(variables(e))
@@ -76,7 +79,7 @@ def compact_boolean(e: Expr, max_vars: int = 6, max_size: int = 6, time_limit: f
         if not np.array_equal(target, parity):
             total = Op("+", (total, Const(1)))
         return Op("%", (total, Const(2)))
-    sr = IntegerSR(min(max_size, size(e) - 1), (0, 1, 2), time_limit=time_limit).fit(
-        env, {"y": target})
+    sr = IntegerSR(min(max_size, size(e) - 1), (0, 1, 2), max_candidates=max_candidates).fit(
+        env, {"y": target}, fuse=fuse)
     best = sr.formulas_["y"]
     return best if best is not None and size(best) < size(e) else e

@@ -21,7 +21,8 @@ import itertools
 import numpy as np
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, rollout
+from .adapter import Collection, HiddenStates, RNNAdapter, collection_for
+from .budget import Fuse
 from .expr import Expr, Op, Var, evaluate, variables
 from .formulas import StateFormulas, input_names
 from .integer_sr import IntegerSR
@@ -61,25 +62,31 @@ class LatticeFormulas:
     ``fidelity_`` / ``fidelity_2x_`` (agreement with the network, length L / 2L), ``report_``.
     """
 
-    def __init__(self, n: int = 400, max_size: int = 7, time_limit: float = 4.0,
-                 init_radius: int = 2, seed: int = 5) -> None:
-        self.n, self.max_size, self.time_limit = n, max_size, time_limit
-        self.init_radius, self.seed = init_radius, seed
+    def __init__(self, n: int = 400, max_size: int = 7, max_candidates: int = 1_000_000,
+                 init_radius: int = 2, time_cap: float = 120.0, seed: int = 5) -> None:
+        self.n, self.max_size, self.max_candidates = n, max_size, max_candidates
+        self.init_radius, self.time_cap, self.seed = init_radius, time_cap, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> LatticeFormulas:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> LatticeFormulas:
+        """``states``: the collection of ``net`` (for a snapped copy: ``recollect``); its
+        first ``n`` fit sequences are the data, its check sequences measure agreement."""
         self.formulas_, self.fidelity_, self.fidelity_2x_ = None, 0.0, 0.0
-        rng = np.random.default_rng(self.seed)
-        xs = task.sample(self.n, rng, task.length)
-        H, Y = rollout(net, xs)                                   # [n, T, H], [n, T, D]
-        H, y = H.double().numpy(), np.rint(Y.double().numpy()).astype(np.int64)
-        self._h0 = h0 = net.initial_state(1)[0].double().numpy()
+        self.budget_exhausted_ = False
+        states = collection_for(net, task, states, self.seed)
+        xs, H, y = states.fit.xs[: self.n], states.fit.h[: self.n], states.fit.y3[: self.n]
+        self._h0 = h0 = states.h0
         self.lattice_ = lat = IntegerLattice().fit(H.reshape(-1, H.shape[-1]), initial=h0)
         if lat.basis_ is None or lat.fidelity_ < 1.0:
             self.report_ = f"lattice: {lat.report_}"
             return self
         Z = lat.coords_.reshape(H.shape[0], H.shape[1], -1)      # [n, T, k]
         names = input_names(task)
+        self._fuse = Fuse(self.time_cap)
         found = self._regress(xs, Z, y, names)
+        self.budget_exhausted_ = self._fuse.blown
+        if self.budget_exhausted_:
+            found = self._fuse.note()
         if isinstance(found, str):
             self.report_ = f"{lat.report_}; {found}"
             return self
@@ -91,8 +98,8 @@ class LatticeFormulas:
             self.report_ = f"{lat.report_}; no initial value z_-1 reproduces the first step"
             return self
         f = StateFormulas("lattice", names, keep, init, ups, outs)
-        self.fidelity_ = self._agree(f, net, task.sample(self.n, rng, task.length))
-        self.fidelity_2x_ = self._agree(f, net, task.sample(self.n // 2, rng, 2 * task.length))
+        self.fidelity_ = self._agree(f, states.check.head(self.n))
+        self.fidelity_2x_ = self._agree(f, states.check_2x.head(self.n // 2))
         self.formulas_ = f if self.fidelity_ == 1.0 else None
         self.report_ = (f"{lat.report_}; formulas of size {f.complexity} agree with the network "
                         f"on {self.fidelity_:.1%} (2x length {self.fidelity_2x_:.1%})")
@@ -116,8 +123,8 @@ class LatticeFormulas:
 
     def _sr(self, env, targets) -> dict:
         consts = (0, 1, 2)
-        return IntegerSR(self.max_size, consts, time_limit=self.time_limit).fit(
-            env, targets).formulas_
+        return IntegerSR(self.max_size, consts, max_candidates=self.max_candidates).fit(
+            env, targets, fuse=self._fuse).formulas_
 
     def _regress(self, xs, Z, y, names):
         """Outputs first; then updates for the coordinates the outputs need (transitively)."""
@@ -176,10 +183,9 @@ class LatticeFormulas:
         return None
 
     @staticmethod
-    def _agree(f: StateFormulas, net, xs) -> float:
-        Y = np.rint(rollout(net, xs)[1].double().numpy()).astype(np.int64)   # [n, T, D]
+    def _agree(f: StateFormulas, states: HiddenStates) -> float:
         try:
-            got = simulate(f, xs)
+            got = simulate(f, states.xs)
         except (ZeroDivisionError, FloatingPointError):
             return 0.0
-        return float((got == Y).all(axis=(1, 2)).mean())
+        return float((got == states.y3).all(axis=(1, 2)).mean())

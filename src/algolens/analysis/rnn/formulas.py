@@ -2,8 +2,10 @@
 
 A Mealy machine (states, next[s, x], out[s, x]) becomes a program ``y = G(s, x); s = F(s, x)``
 once its states carry integer labels. Candidate labellings, tried in this order (simplest
-first); the first labelling for which every formula is found wins (the selection rule), within a
-time budget:
+first); the first labelling for which every formula is found wins (the selection rule). The search
+is bounded by work: ``max_size`` nodes and ``max_candidates`` expressions per regression, at most
+``max_work`` evaluations (expressions x domain points) over all labellings (a wall-clock
+``time_cap`` is only a safety cap that fails the pass as "budget exhausted"):
 
   none          one state: y = G(x)
   output        the label is the output emitted on entering the state (running aggregates)
@@ -23,12 +25,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ...tasks.spec import SequenceTask
+from .budget import Fuse
 from .boolean_sr import compact_boolean, espresso_formulas
 from .expr import Expr, size
 from .fsm import MealyMachine
@@ -201,15 +203,17 @@ class FormulaSearch:
     None), ``fidelity_`` (1.0 when the formulas reproduce every observed edge), ``report_``.
     """
 
-    def __init__(self, max_size: int = 7, time_limit: float = 4.0, budget: float = 15.0) -> None:
-        self.max_size, self.time_limit, self.budget = max_size, time_limit, budget
+    def __init__(self, max_size: int = 7, max_candidates: int = 2_000_000,
+                 max_work: int = 1_000_000_000, time_cap: float = 120.0) -> None:
+        self.max_size, self.max_candidates, self.max_work = max_size, max_candidates, max_work
+        self.time_cap = time_cap
 
     def fit(self, machine: MealyMachine, task: SequenceTask) -> "FormulaSearch":
         names = input_names(task)
-        self.formulas_, self.candidates_ = None, []
-        deadline = time.monotonic() + self.budget
+        self.formulas_, self.candidates_, self.work_ = None, [], 0
+        self._fuse = Fuse(self.time_cap)
         for label, vars_, L in labellings(machine, task.n_channels):
-            if time.monotonic() > deadline:
+            if self.work_ >= self.max_work or self._fuse.check():
                 break
             for L2 in _init_candidates(L, machine.initial):
                 f = self._regress(machine, task, names, label, vars_, L2)
@@ -220,14 +224,19 @@ class FormulaSearch:
                     break
             if self.formulas_ is not None:      # labellings are ordered simplest first
                 break
-        if self.formulas_ is None and self._binary(machine, task):
+        if self.formulas_ is None and self._binary(machine, task) and not self._fuse.blown:
             self.formulas_ = self._boolean(machine, task, names)
             self.candidates_.append(("bits", self.formulas_.complexity))
+        self.budget_exhausted_ = self._fuse.blown
+        if self.budget_exhausted_:
+            self.formulas_ = None
         self.fidelity_ = 1.0 if self.formulas_ else 0.0
-        self.report_ = (f"labelling {self.formulas_.labelling!r}: complexity "
+        self.report_ = (self._fuse.note() if self.budget_exhausted_ else
+                        f"labelling {self.formulas_.labelling!r}: complexity "
                         f"{self.formulas_.complexity}" if self.formulas_ else
                         f"no formula of size <= {self.max_size} on any labelling "
                         f"({len(self.candidates_)} tried)")
+        self.report_ += f"; {self.work_} evaluations (expressions x points)"
         return self
 
     def _domain(self, m: MealyMachine, task: SequenceTask, names, vars_, L):
@@ -249,7 +258,8 @@ class FormulaSearch:
                         {len(ch) for ch in task.channels} |
                         {len(set(L[:, i].tolist())) for i in range(L.shape[1])})
         sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
-                       time_limit=self.time_limit).fit(env, targets)
+                       max_candidates=self.max_candidates).fit(env, targets, fuse=self._fuse)
+        self.work_ += sr.n_evaluated_ * len(pts)
         if any(e is None for e in sr.formulas_.values()):
             return None
         ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)
@@ -270,7 +280,7 @@ class FormulaSearch:
                             for s, j in pts])
         bits_out = np.array([np.concatenate([code[int(m.next[s, j])], [m.out[s][j]]])
                              for s, j in pts])
-        exprs = [compact_boolean(e) for e in
+        exprs = [compact_boolean(e, fuse=self._fuse) for e in
                  espresso_formulas(bits_in, bits_out, list(vars_) + list(names))]
         return StateFormulas("bits", names, vars_, tuple(int(v) for v in code[m.initial]),
                              tuple(exprs[:k]), (exprs[k],))

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, check_adapter, network_outputs, rollout, symbol_features
+from .adapter import (Collection, HiddenStates, RNNAdapter, check_adapter, collection_for,
+                      symbol_features)
 
 
 @dataclass
@@ -125,8 +126,9 @@ def explore(net: RNNAdapter, task: SequenceTask, tol: float, max_states: int, ma
                         torch.stack(H).double().numpy())
 
 
-def _agreement(m: MealyMachine, net: RNNAdapter, xs: np.ndarray) -> float:
-    want = network_outputs(net, xs)
+def _agreement(m: MealyMachine, states: HiddenStates) -> float:
+    """Fraction of the collected sequences on which the machine gives the network's outputs."""
+    xs, want = states.xs, states.y
     got = m.run(xs)
     ok = [list(map(lambda v: tuple(v) if np.ndim(v) else int(v), w)) == g
           for w, g in zip(want.tolist() if want.ndim == 2 else
@@ -150,27 +152,29 @@ class FSMExtractor:
         self.tols, self.max_states, self.max_symbols = tols, max_states, max_symbols
         self.n_check, self.seed = n_check, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> "FSMExtractor":
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> "FSMExtractor":
+        """``states``: the distiller's collection (its check sequences at L and 2L); collected
+        here when None."""
         check_adapter(net)
         self.machine_, self.fidelity_, self.fidelity_2x_, self.candidates_ = None, 0.0, 0.0, []
         if len(task.symbols) > self.max_symbols:
             self.report_ = (f"{len(task.symbols)} input symbols > max_symbols="
                             f"{self.max_symbols}: the state machine would be too large")
             return self
-        rng = np.random.default_rng(self.seed)
-        xs = task.sample(self.n_check, rng, task.length)
-        x2 = task.sample(self.n_check // 2, rng, 2 * task.length)
-        scale = float(rollout(net, xs[:200])[0].pow(2).sum(-1).mean().sqrt()) + 1e-9
+        states = collection_for(net, task, states, self.seed)
+        xs, x2 = states.check.head(self.n_check), states.check_2x.head(self.n_check // 2)
+        scale = float(np.sqrt((xs.h[:200] ** 2).sum(-1).mean())) + 1e-9
         for tol in self.tols:
             raw = explore(net, task, tol * scale, self.max_states, 2 * task.length + 1)
             m = minimise(raw)
-            fid = _agreement(m, net, xs)
+            fid = _agreement(m, xs)
             self.candidates_.append((tol, raw.n_states, m.n_states, fid))
             if self.machine_ is None or fid > self.fidelity_:
                 self.machine_, self.fidelity_, self.raw_states_ = m, fid, raw.n_states
             if fid == 1.0:
                 break
-        self.fidelity_2x_ = _agreement(self.machine_, net, x2)
+        self.fidelity_2x_ = _agreement(self.machine_, x2)
         self.closed_ = bool(self.machine_.exact.all())
         self.report_ = (f"{self.raw_states_} quantised states -> {self.machine_.n_states} after "
                         f"minimisation; agrees with the network on {self.fidelity_:.1%} of "

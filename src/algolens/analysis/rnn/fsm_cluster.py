@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, check_adapter, rollout, symbol_features
+from .adapter import Collection, RNNAdapter, check_adapter, collection_for, symbol_features
 from .fsm import MealyMachine, _agreement, minimise
 
 
@@ -64,7 +64,10 @@ class ClusterFSM:
         self.n_check, self.seed = n_check, seed
 
     @torch.no_grad()
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> ClusterFSM:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> ClusterFSM:
+        """``states``: the distiller's collection (the states of its first ``n`` fit sequences
+        are clustered; its check sequences at L and 2L measure agreement)."""
         check_adapter(net)
         self.machine_, self.fidelity_, self.fidelity_2x_, self.candidates_ = None, 0.0, 0.0, []
         self.closed_ = self.deterministic_ = False
@@ -73,9 +76,9 @@ class ClusterFSM:
             return self
         rng = np.random.default_rng(self.seed)
         h0 = net.initial_state(1)[0].double().numpy()
-        X = self._points(net, task, rng, h0)                            # [N, H]
-        xs = task.sample(self.n_check, rng, task.length)
-        x2 = task.sample(self.n_check // 2, rng, 2 * task.length)
+        states = collection_for(net, task, states, self.seed)
+        X = self._points(states.fit.h[: self.n], rng, h0)               # [N, H]
+        xs, x2 = states.check.head(self.n_check), states.check_2x.head(self.n_check // 2)
         feats = symbol_features(net, task).float()                       # [S, F]
         S = feats.shape[0]
         for depth in sorted({max(1, min(d, int(np.log(self.max_probes) / np.log(max(S, 2)))))
@@ -85,13 +88,13 @@ class ClusterFSM:
                 self.candidates_.append((depth, f"> {self.max_states}", None, False, False, 0.0))
                 continue
             mm = minimise(raw)
-            fid = _agreement(mm, net, xs)
+            fid = _agreement(mm, xs)
             self.candidates_.append((depth, raw.n_states, mm.n_states, det, closed, fid,
                                      round(self.snapped_, 3)))
             if fid == 1.0 and closed:
                 self.machine_, self.fidelity_, self.depth_ = mm, fid, depth
                 self.raw_states_, self.deterministic_, self.closed_ = raw.n_states, det, closed
-                self.fidelity_2x_ = _agreement(mm, net, x2)
+                self.fidelity_2x_ = _agreement(mm, x2)
                 break
         if self.machine_ is None:
             self.report_ = ("no closed deterministic machine reproduces the network (probe "
@@ -105,9 +108,9 @@ class ClusterFSM:
                         f"{self.fidelity_2x_:.1%})")
         return self
 
-    def _points(self, net, task: SequenceTask, rng, h0: np.ndarray) -> np.ndarray:
-        """h_{-1} first, then the distinct states of rollouts of length L, in random order."""
-        H = rollout(net, task.sample(self.n, rng, task.length))[0].double().numpy()
+    @staticmethod
+    def _points(H: np.ndarray, rng, h0: np.ndarray) -> np.ndarray:
+        """h_{-1} first, then the distinct states of rollouts ``H [n, L, H]``, random order."""
         X = H.reshape(-1, H.shape[-1])
         _, idx = np.unique(np.round(X, 5), axis=0, return_index=True)
         X = X[rng.permutation(idx)[:4000]]

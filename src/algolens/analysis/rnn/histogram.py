@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, network_outputs
+from .adapter import Collection, RNNAdapter, collection_for, network_outputs
+from .budget import Fuse
 from .expr import Expr, Op, Var, evaluate, render, size, variables
 from .integer_sr import IntegerSR
 
@@ -74,16 +75,20 @@ class CountFormulas:
     """
 
     def __init__(self, n: int = 400, max_symbols: int = 10, max_size: int = 7,
-                 time_limit: float = 6.0, min_invariance: float = 0.99,
-                 min_invariance_2x: float = 0.9, min_fidelity: float = 0.99, seed: int = 11
-                 ) -> None:
+                 max_candidates: int = 1_000_000, min_invariance: float = 0.99,
+                 min_invariance_2x: float = 0.9, min_fidelity: float = 0.99,
+                 time_cap: float = 120.0, seed: int = 11) -> None:
         self.n, self.max_symbols, self.max_size = n, max_symbols, max_size
         self.min_invariance, self.min_invariance_2x = min_invariance, min_invariance_2x
         self.min_fidelity = min_fidelity
-        self.time_limit, self.seed = time_limit, seed
+        self.max_candidates, self.time_cap, self.seed = max_candidates, time_cap, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> CountFormulas:
-        self.model_, self.candidates_ = None, []
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> CountFormulas:
+        """``states``: the distiller's collection (fit sequences: regression data; check
+        sequences at L and 2L: agreement); the order-invariance test runs its own permuted
+        probes."""
+        self.model_, self.candidates_, self.budget_exhausted_ = None, [], False
         self.invariance_ = self.invariance_2x_ = self.fidelity_ = self.fidelity_2x_ = 0.0
         if task.n_channels != 1 or len(task.symbols) > self.max_symbols:
             self.report_ = (f"needs one input channel with <= {self.max_symbols} symbols "
@@ -101,13 +106,13 @@ class CountFormulas:
             return self
         symbols = tuple(int(s) for s in task.symbols)
         names = tuple(f"c{v}" for v in range(len(symbols)))
-        found = self._regress(net, task, rng, symbols, names)
-        if isinstance(found, str):
+        states = collection_for(net, task, states, self.seed)
+        found = self._regress(states.fit.xs[: self.n], states.fit.y[: self.n], symbols, names)
+        if isinstance(found, str) or self.budget_exhausted_:
             self.report_ = found
             return self
-        xs1 = task.sample(self.n, rng, task.length)
-        xs2 = task.sample(self.n // 2, rng, 2 * task.length)
-        y1, y2 = network_outputs(net, xs1), network_outputs(net, xs2)
+        (xs1, y1), (xs2, y2) = ((s.xs, s.y) for s in (states.check.head(self.n),
+                                                     states.check_2x.head(self.n // 2)))
         for e in found:
             m = _prune(CountModel("x", symbols, names, e))
             f1 = float((evaluate_counts(m, xs1) == y1).all(1).mean())
@@ -122,10 +127,9 @@ class CountFormulas:
                         f"{len(self.candidates_)} candidate(s)")
         return self
 
-    def _regress(self, net, task, rng, symbols, names) -> list[Expr] | str:
+    def _regress(self, xs, y, symbols, names) -> list[Expr] | str:
         """Smallest formula over the counts on distinct count vectors at length L, + argmax."""
-        xs = task.sample(self.n, rng, task.length)
-        C, y = count_states(xs, symbols), network_outputs(net, xs)
+        C = count_states(xs, symbols)
         M, noise = majority_table(C.reshape(-1, len(symbols)), y.reshape(-1))
         if noise > 1 - self.min_fidelity:
             return (f"the same counts give different outputs at {noise:.1%} of steps (allowed "
@@ -133,8 +137,11 @@ class CountFormulas:
         env = {v: M[:, i] for i, v in enumerate(names)}
         am = Op("argmax", tuple(Var(v) for v in names))
         extra = ((am, evaluate(am, env)),) if len(names) > 1 else ()
-        sr = IntegerSR(self.max_size, (0, 1, 2), time_limit=self.time_limit).fit(
-            env, {"y": M[:, -1]}, extra=extra)
+        sr = IntegerSR(self.max_size, (0, 1, 2), max_candidates=self.max_candidates,
+                       time_cap=self.time_cap).fit(env, {"y": M[:, -1]}, extra=extra)
+        if sr.budget_exhausted_:
+            self.budget_exhausted_ = True
+            return f"formula over the counts: {Fuse(self.time_cap).note()}"
         cands = [sr.formulas_["y"]] if sr.formulas_["y"] is not None else []
         if extra and am not in cands:
             cands.append(am)

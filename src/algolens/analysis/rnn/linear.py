@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, network_outputs
+from .adapter import Collection, RNNAdapter, collection_for
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,12 @@ class IntegerRecurrence:
                  seed: int = 2) -> None:
         self.max_p, self.max_q, self.max_order, self.n, self.seed = max_p, max_q, max_order, n, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> "IntegerRecurrence":
-        rng = np.random.default_rng(self.seed)
-        xs = task.sample(self.n, rng, task.length)
-        ys = _as3(network_outputs(net, xs))
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> "IntegerRecurrence":
+        """``states``: the distiller's collection (its first ``n`` fit sequences are the
+        regression data, ``check_2x`` the 2L check); collected here when None."""
+        states = collection_for(net, task, states, self.seed)
+        xs, ys = states.fit.xs[: self.n], states.fit.y3[: self.n]
         xs3 = _as3(xs)
         self.recurrence_, self.fidelity_, self.fidelity_2x_ = None, 0.0, 0.0
         self.candidates_ = []
@@ -135,9 +137,9 @@ class IntegerRecurrence:
             self.report_ = (f"no integer recurrence with p <= {self.max_p}, q <= {self.max_q} "
                             f"reproduces the network (best fidelity {self.fidelity_:.3f})")
             return self
-        x2 = task.sample(self.n // 2, rng, 2 * task.length)
-        self.fidelity_2x_ = float((self.recurrence_.run(_as3(x2)) ==
-                                   _as3(network_outputs(net, x2))).all(axis=(1, 2)).mean())
+        x2 = states.check_2x.head(self.n // 2)
+        self.fidelity_2x_ = float((self.recurrence_.run(_as3(x2.xs)) == x2.y3)
+                                  .all(axis=(1, 2)).mean())
         self.report_ = (f"integer recurrence of order p={self.recurrence_.p}, "
                         f"q={self.recurrence_.q} reproduces the network on {self.n} sequences "
                         f"(fidelity at 2x length vs network: {self.fidelity_2x_:.3f})")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, network_outputs, rollout, symbol_features
+from .adapter import Collection, RNNAdapter, collection_for, network_outputs, rollout, symbol_features
 from .lattice import IntegerLattice
 
 
@@ -60,7 +60,10 @@ class SnapRecurrence:
     def __init__(self, tol: float = 0.1, n: int = 300, seed: int = 4) -> None:
         self.tol, self.n, self.seed = tol, n, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> SnapRecurrence:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> SnapRecurrence:
+        """``states``: the distiller's collection (the snapped network must reproduce the
+        original's outputs on its first ``n`` fit sequences); collected here when None."""
         self.network_, self.fidelity_, self.fidelity_before_ = None, 0.0, 1.0
         layers = getattr(net, "layers", lambda: None)()
         if not layers or len(layers["f"]) != 1:
@@ -83,13 +86,14 @@ class SnapRecurrence:
         sol = np.linalg.lstsq(A, inc_s, rcond=None)[0]
         Us, bs = sol[:-1], sol[-1]
         snapped = SnappedRecurrence(net, Ws, Us, bs)
-        xs = task.sample(self.n, np.random.default_rng(self.seed), task.length)
-        want = network_outputs(net, xs)
+        states = collection_for(net, task, states, self.seed)
+        xs, want = states.fit.xs[: self.n], states.fit.y[: self.n]
+        H0 = torch.as_tensor(states.fit.h[: self.n])                    # [n, T, H] original
         self.fidelity_ = self._agree(snapped, want, xs)
         if self.fidelity_ < 1.0 and len(layers["g"]) == 1:
             # short "retrain" of the affine readout on the network's own real-valued outputs
             Hs, _ = rollout(snapped, xs)                          # [n, T, H]
-            Y = rollout(net, xs)[1].double().numpy()              # [n, T, D]
+            Y = net.readout(H0.reshape(-1, H).float()).double().numpy()   # [n*T, D]
             X1 = np.concatenate([Hs.numpy().reshape(-1, H), np.ones((Hs.numel() // H, 1))], 1)
             sol = np.linalg.lstsq(X1, Y.reshape(len(X1), -1), rcond=None)[0]
             refit = SnappedRecurrence(net, Ws, Us, bs, (sol[:-1], sol[-1]))

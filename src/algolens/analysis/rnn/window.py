@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from ...tasks.spec import SequenceTask
-from .adapter import RNNAdapter, rollout
+from .adapter import Collection, RNNAdapter, collection_for, rollout
+from .budget import Fuse
 from .boolean_sr import compact_boolean, espresso_formulas
 from .expr import Const, Expr, Op, Var, evaluate, sum_of, variables
 from .formulas import StateFormulas, input_names
@@ -63,12 +64,18 @@ class WindowFormulas:
     """
 
     def __init__(self, max_k: int = 4, tol: float = 0.02, n: int = 600, max_size: int = 7,
-                 time_limit: float = 2.0, seed: int = 11) -> None:
+                 max_candidates: int = 1_000_000, time_cap: float = 120.0, seed: int = 11
+                 ) -> None:
         self.max_k, self.tol, self.n, self.max_size = max_k, tol, n, max_size
-        self.time_limit, self.seed = time_limit, seed
+        self.max_candidates, self.time_cap, self.seed = max_candidates, time_cap, seed
 
-    def fit(self, net: RNNAdapter, task: SequenceTask) -> WindowFormulas:
+    def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
+            ) -> WindowFormulas:
+        """``states``: the distiller's collection (its fit sequences give the output
+        regression data); the memory test runs its own paired probes."""
         self.k_, self.formulas_, self.method_, self.fidelity_ = None, None, "", 0.0
+        self._fuse = Fuse(self.time_cap)
+        self.budget_exhausted_ = False
         rng = np.random.default_rng(self.seed)
         self.spread_ = {}
         for k in range(self.max_k + 1):
@@ -81,12 +88,16 @@ class WindowFormulas:
                             f"spread {min(self.spread_.values()):.3f} >= {self.tol})")
             return self
         names = input_names(task)
-        xs = task.sample(self.n, rng, task.length)
-        y = np.rint(rollout(net, xs)[1].double().numpy()).astype(np.int64)     # [n, T, D]
+        states = collection_for(net, task, states, self.seed)
+        xs, y = states.fit.xs[: self.n], states.fit.y3[: self.n]                 # y [n, T, D]
         env = window_env(xs, self.k_, names)
         outs = []
         for d in range(y.shape[2]):
             e = self._output(env, y[..., d].reshape(-1), task, names)
+            if self._fuse.blown:
+                self.budget_exhausted_ = True
+                self.report_ = f"output formula for y{d}: {self._fuse.note()}"
+                return self
             if e is None:
                 self.report_ = (f"state is a function of the last {self.k_} inputs, but no "
                                 f"output formula found for y{d}")
@@ -138,8 +149,8 @@ class WindowFormulas:
         idx = rng.choice(P, min(P, 256), replace=False)
         consts = tuple(sorted({0, 1, 2} | {len(ch) for ch in task.channels if len(ch) <= 32}))
         for _ in range(4):
-            sr = IntegerSR(self.max_size, consts, time_limit=self.time_limit).fit(
-                {k_: v[idx] for k_, v in dom.items()}, {"y": target[idx]})
+            sr = IntegerSR(self.max_size, consts, max_candidates=self.max_candidates).fit(
+                {k_: v[idx] for k_, v in dom.items()}, {"y": target[idx]}, fuse=self._fuse)
             e = sr.formulas_["y"]
             if e is None:
                 return None
@@ -163,13 +174,12 @@ class WindowFormulas:
                         return Op("%", (sum_of(sub), Const(m)))
         return None
 
-    @staticmethod
-    def _bits(dom, target, task) -> Expr | None:
+    def _bits(self, dom, target, task) -> Expr | None:
         names = sorted(dom)
         X = np.stack([dom[v] for v in names], 1)
         if not (np.isin(X, (0, 1)).all() and np.isin(target, (0, 1)).all()) or len(names) > 12:
             return None
-        return compact_boolean(espresso_formulas(X, target[:, None], names)[0])
+        return compact_boolean(espresso_formulas(X, target[:, None], names)[0], fuse=self._fuse)
 
     @staticmethod
     def _member(dom, target, task) -> Expr | None:
