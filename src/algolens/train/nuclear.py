@@ -13,8 +13,9 @@ The recipe, and why each piece is there:
    its neighbours the way a nuclear physicist's local mass formula does, without using its label.
 5. E ensemble members train as one batched computation; the prediction is their mean.
 
-``NuclearTrainer.step()`` is one optimisation step (plug into a shared loop); ``train()`` runs
-``steps`` of them with a tqdm bar. Runs are a function of (config, seed).
+``NuclearTrainer.step_fn`` is the step function of the shared ``train.loop.Loop`` (per-member
+losses; the loop does AdamW updates, the one-cycle LR schedule, divergence handling and the tqdm
+bar); ``train()`` runs it. Runs are a function of (config, seed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from ..models.embed_mlp import EmbedMLP, EmbedMLPConfig
+from .loop import Loop, adamw, warmup_cosine
 from ..tasks.nuclear_physics import SEMF, physics_inputs
 from ..tasks.nuclear_tasks import NuclearDataset, NuclearSplit
 
@@ -173,50 +175,70 @@ def _torch_seed(seed: int):
 
 
 class NuclearTrainer:
-    """Owns the model, optimiser and problem; ``step()`` is one full-batch AdamW step."""
+    """Owns the model, optimiser and problem; ``step_fn`` is the shared loop's step function."""
 
     def __init__(self, problem: NuclearProblem, cfg: NuclearTrainConfig) -> None:
         self.problem, self.cfg = problem, cfg
         with _torch_seed(cfg.seed):
             self.model = EmbedMLP(cfg.model_config()).to(getattr(torch, cfg.dtype))
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(
-            self.opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05
-        )
+        self.opt = adamw(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         p = problem
         self._w = torch.where(p.row_task == 0, 1.0, cfg.aux_weight).to(p.residual.dtype)
         self._signs = [
             torch.tensor([s for _, _, s in r], dtype=p.residual.dtype)
             for r in (GK_TRANSVERSE, GK_LONGITUDINAL)
         ]
-        self.step_count = 0
+        self.last_loss: dict[str, float] = {}
 
     def grid_output(self) -> torch.Tensor:
         """[E, G, n_tasks] residual predictions (MeV) on the whole AME grid."""
         p = self.problem
         return self.model(p.Z, p.N, p.phys if self.cfg.physics_inputs else None) * p.scale
 
-    def loss(self, out: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, out: torch.Tensor) -> torch.Tensor:
+        """[E] loss of each member: weighted MSE on the training rows + the Garvey–Kelson prior."""
         p, tr = self.problem, self.problem.train_rows
         pred = out[:, p.row_nuclide[tr], p.row_task[tr]]  # [E, rows_train]
-        fit = ((pred - p.residual[tr]) ** 2 * self._w[tr]).mean()
+        fit = ((pred - p.residual[tr]) ** 2 * self._w[tr]).mean(1)
         binding = out[..., 0] + p.semf_binding  # [E, G] MeV
-        gk = sum(((binding[:, I] * s).sum(-1) ** 2).mean() for I, s in zip(p.gk, self._signs) if len(I))
+        gk = sum(((binding[:, I] * s).sum(-1) ** 2).mean(1) for I, s in zip(p.gk, self._signs) if len(I))
         total = fit + self.cfg.gk_weight * gk
-        return total, {"fit": float(fit.detach()), "gk": float(gk.detach()) if torch.is_tensor(gk) else 0.0}
+        self.last_loss = {
+            "loss": float(total.detach().mean()),
+            "fit": float(fit.detach().mean()),
+            "gk": float(gk.detach().mean()) if torch.is_tensor(gk) else 0.0,
+        }
+        return total
 
-    def step(self) -> dict[str, float]:
-        if self.step_count >= self.cfg.steps:
-            raise ValueError(f"the schedule has {self.cfg.steps} steps and all were taken")
-        total, parts = self.loss(self.grid_output())
-        self.opt.zero_grad()
-        total.backward()
-        self.opt.step()
-        self.sched.step()
-        self.step_count += 1
-        if not torch.isfinite(total):
-            raise ValueError(f"training diverged at step {self.step_count} (loss {float(total)}); lower --lr")
-        return {"loss": float(total.detach()), **parts}
+    def step_fn(self, it: int, evaluate: bool) -> torch.Tensor:
+        """The shared loop's step function: per-member losses of one full-batch forward pass."""
+        return self.loss(self.grid_output())
+
+    def loop(self, progress: bool = True, eval_every: int = 0, history: list | None = None) -> Loop:
+        """A ``train.loop.Loop`` running all ``cfg.steps`` updates (one-cycle LR, AdamW)."""
+
+        def eval_fn(it: int, alive: torch.Tensor) -> dict:
+            rec = {
+                **self.last_loss,
+                "step": it,
+                **{k: v for k, v in self.evaluate().items() if not isinstance(v, list)},
+            }
+            if history is not None:
+                history.append(rec)
+            return {"test_keV": rec.get("test_rms_keV", float("nan"))}
+
+        return Loop(
+            self.step_fn,
+            self.opt,
+            steps=self.cfg.steps,
+            schedule=warmup_cosine(self.cfg.steps, warmup_frac=0.05, floor=0.0),
+            eval_fn=eval_fn if eval_every else None,
+            final_eval=bool(eval_every),
+            eval_at=lambda it: bool(eval_every) and it > 0 and it % eval_every == 0,
+            progress=progress,
+            desc="nuclear",
+            what="nuclear training",
+        )
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -239,20 +261,9 @@ class NuclearTrainer:
 def train(
     problem: NuclearProblem, cfg: NuclearTrainConfig, progress: bool = True, eval_every: int = 0
 ) -> tuple[NuclearTrainer, list[dict]]:
-    """Run all ``cfg.steps`` steps; returns the trainer and a history of losses/evaluations."""
-    from tqdm.auto import tqdm
-
+    """Run all ``cfg.steps`` updates through the shared loop; returns the trainer and a history of
+    losses/evaluations (every ``eval_every`` updates and at the end; none when 0)."""
     trainer = NuclearTrainer(problem, cfg)
-    history = []
-    bar = tqdm(range(cfg.steps), desc="nuclear", disable=not progress, mininterval=1.0)
-    for k in bar:
-        rec = trainer.step()
-        if eval_every and ((k + 1) % eval_every == 0 or k + 1 == cfg.steps):
-            rec = {
-                **rec,
-                "step": k + 1,
-                **{a: v for a, v in trainer.evaluate().items() if not isinstance(v, list)},
-            }
-            history.append(rec)
-            bar.set_postfix(test=f"{rec.get('test_rms_keV', float('nan')):.0f}keV")
+    history: list[dict] = []
+    trainer.loop(progress=progress, eval_every=eval_every, history=history).run()
     return trainer, history
