@@ -166,6 +166,57 @@ def _strongest_head(ex: ShortcutExtractor) -> tuple[int, int]:
     return tuple(int(v) for v in np.unravel_index(m.argmax(), m.shape))
 
 
+@dataclass
+class PointerAnalysis:
+    """The pointer shortcut of a pre-order model (``analysis.transformer.pointer``)."""
+
+    task: str
+    split: str
+    read_agreement: float        # attention-read slot holds the emitted symbol (build steps)
+    n_steps: int
+    n_skips: int
+    threshold: float
+    tree_leaves: int
+    build: dict                  # row-level failure prediction on the build inputs
+    failures: dict               # split -> FailurePrediction.to_dict(), held-out inputs
+    program: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "program"}
+
+
+def analyze_pointer(run_dir: str | Path, split: str = "rare", n_build: int = 6000,
+                    n_held: int = 3000) -> PointerAnalysis:
+    """Pre-order: read the copy pointer out of layer-0 attention on build inputs, learn when it
+    slips, emit it as ``pointer_program.py``; failure prediction on held-out inputs."""
+    from ..analysis.transformer.pointer import PointerExtractor
+    from ..codegen.readout import from_pointer, pointer_to_python
+    from ..io import atomic_write_json, atomic_write_text
+    from ..tasks.recursion import LEAF, NODE
+    model, task, _ = load_run(run_dir)
+    if task.name != "Preorder":
+        raise ValueError(f"the pointer shortcut is for Preorder runs, not {task.name!r}; use "
+                         "`algolens recursion analyze` for the read-table shortcut")
+    build = task.sample(n_build, BUILD_SEED, split)
+    ex = PointerExtractor(NODE, LEAF).fit(model, build, task.targets(build))
+    sc = ex.shortcut_
+    failures = {s: predict_failures(sc, model, task, task.sample(n_held, HELD_SEED, s)).to_dict()
+                for s in dict.fromkeys((split,) + SPLITS)}
+    th, fp = ex.threshold_, ex.build_
+    info = ProgramInfo(task.name, network=f"seq2seq transformer {Path(run_dir).name}",
+                       method="layer-0 attention pointer over label slots + skip tree",
+                       verification=f"agrees with the model on "
+                                    f"{failures[split]['agreement']:.2%} of {n_held} held-out "
+                                    f"{split!r} inputs",
+                       examples=tuple((x, sc.run(x)) for x in build[:5]))
+    prog = from_pointer(sc, info)
+    res = PointerAnalysis(task.name, split, ex.read_agreement_, ex.n_steps_, ex.n_skips_, th,
+                          prog.complexity, fp.to_dict(), failures, pointer_to_python(prog))
+    atomic_write_text(Path(run_dir) / "pointer_program.py", res.program)
+    atomic_write_json(Path(run_dir) / "pointer_analysis.json", res.to_dict())
+    return res
+
+
 # ------------------------------------------------------------------ remedy and predict
 def remedy(run_dir: str | Path, oversample: float = 0.25, n_held: int = 3000,
            out: str | Path | None = None, progress: bool = True) -> dict:
