@@ -50,6 +50,8 @@ def bench_task(task: str, out: str, remedy: bool) -> list[str]:
     lines += ["", "head ablations (zeroed hook_z; changed = fraction of outputs that change):", ""]
     lines += [f"- {x['name']}: used by shortcut {x['used_by_shortcut']}, changed {x['changed']:.3f}, "
               f"exact after {x['exact_after']:.3f}" for x in a.ablations]
+    if task == "Preorder":
+        lines += _pointer_lines(run_dir)
     if remedy:
         r = study.remedy(run_dir, oversample=0.25, progress=False)
         lines += ["", f"remedy (oversample 0.25, run `{r['run']}`): exact on {r['split']!r} "
@@ -57,6 +59,21 @@ def bench_task(task: str, out: str, remedy: bool) -> list[str]:
                   f"{r['predicted_failures']} predicted failures disappeared; by {feat}: "
                   + json.dumps(r["by_feature"])]
     lines += ["", f"total {time.perf_counter() - t0:.0f} s", ""]
+    return lines
+
+
+def _pointer_lines(run_dir: Path) -> list[str]:
+    p = study.analyze_pointer(run_dir)
+    b = p.build
+    lines = ["", f"pointer shortcut (layer-0 attention over label slots, read agreement "
+             f"{p.read_agreement:.4f}; skip tree {p.tree_leaves} leaves from {p.n_steps} build "
+             f"steps, {p.n_skips} slips; threshold {p.threshold} chosen on build: recall "
+             f"{b['recall']:.4f} precision {b['precision']:.4f}):", "",
+             "| split | agreement | F | P | P∩F | recall | precision |",
+             "|---|---|---|---|---|---|---|"]
+    for s, fp in p.failures.items():
+        lines.append(f"| {s} | {fp['agreement']:.4f} | {fp['F']} | {fp['P']} | {fp['P_and_F']} | "
+                     f"{fp['recall']:.4f} | {fp['precision']:.4f} |")
     return lines
 
 

@@ -62,3 +62,13 @@ def test_bad_task_and_parse_rows() -> None:
     assert parse_rows("110\n", digit_runs=True) == [[1, 1, 0]]
     with pytest.raises(ValueError, match="line 1"):
         parse_rows("a b\n")
+
+
+def test_demo_marks_an_untrained_model(tmp_path) -> None:
+    from algolens.studies.recursion import demo
+    lines = []
+    res = demo(tmp_path, log=lines.append, steps=5)
+    assert len(res) == 1 and not res[0].trained
+    assert res[0].status.startswith("not trained (accuracy ")
+    assert res[0].recall is None and res[0].program is None
+    assert res[0].to_dict()["run_dir"] == str(res[0].run_dir) and lines

@@ -75,3 +75,64 @@ def _docstring(p: ReadTableProgram) -> str:
     for line in lines:
         wrapped += textwrap.wrap(line, 96, subsequent_indent="    ") or [""]
     return '"""' + "\n".join(wrapped) + '\n"""'
+
+
+# ------------------------------------------------------------------ pointer shortcut (traversals)
+@dataclass(frozen=True)
+class PointerProgram:
+    """Output j copies label slot j (the label after the j-th NODE), or slot j + 1 where a
+    decision tree over the slot's structural features says the model's pointer slips."""
+
+    tree: object            # analysis.transformer.pointer.SkipTree
+    threshold: float
+    node: int
+    leaf: int
+    info: ProgramInfo
+    form: str = "pointer walk + skip tree"
+
+    @property
+    def complexity(self) -> int:
+        return sum(1 for c in self.tree.left if c < 0)
+
+
+def from_pointer(shortcut, info: ProgramInfo) -> PointerProgram:
+    return PointerProgram(shortcut.tree, shortcut.threshold, shortcut.node, shortcut.leaf, info)
+
+
+def pointer_to_python(program: PointerProgram) -> str:
+    """Standalone source defining ``f(xs)``: the skip tree as nested ifs (deterministic text)."""
+    from ..analysis.transformer.pointer import FEATURES
+    t = program.tree
+    lines = ["def _p_skip(" + ", ".join(FEATURES) + "):",
+             '    """P(the model reads slot j + 1 instead of slot j), from the build inputs."""']
+
+    def emit(n: int, ind: int) -> None:
+        pad = "    " * ind
+        if t.left[n] < 0:
+            lines.append(f"{pad}return {t.p_skip[n]!r}")
+            return
+        lines.append(f"{pad}if {FEATURES[t.feature[n]]} <= {t.threshold[n]!r}:")
+        emit(t.left[n], ind + 1)
+        lines.append(f"{pad}else:")
+        emit(t.right[n], ind + 1)
+    emit(0, 1)
+    body = "\n".join([
+        f"_NODE, _LEAF, _THRESHOLD = {program.node}, {program.leaf}, {program.threshold!r}", "",
+        "\n".join(lines), "", "",
+        "def f(xs):",
+        '    """Run the reconstructed pointer shortcut on the input symbols xs."""',
+        "    sl = [p + 1 for p, v in enumerate(xs) if v == _NODE]",
+        "    ys = []",
+        "    for j, p in enumerate(sl):",
+        "        def gap(a):",
+        "            return sl[a + 1] - sl[a] if 0 <= a and a + 1 < len(sl) else 0",
+        "        before = sum(1 for v in xs[:p] if v == _LEAF)",
+        "        after = sum(1 for v in xs[p:] if v == _LEAF)",
+        "        skip = _p_skip(j, p, before, gap(j - 1), gap(j), gap(j + 1), gap(j + 2), len(sl),",
+        "                       len(xs), after) >= _THRESHOLD",
+        "        ys.append(xs[sl[min(j + 1, len(sl) - 1)] if skip else p])",
+        "    return ys"])
+    doc = ReadTableProgram({}, {}, {}, 0, program.info, form=program.form)
+    parts = [_docstring(doc).replace("0 rules", f"{program.complexity} tree leaves"), body,
+             _self_check(program.info)]
+    return "\n\n\n".join(p.rstrip() for p in parts) + "\n"

@@ -166,6 +166,57 @@ def _strongest_head(ex: ShortcutExtractor) -> tuple[int, int]:
     return tuple(int(v) for v in np.unravel_index(m.argmax(), m.shape))
 
 
+@dataclass
+class PointerAnalysis:
+    """The pointer shortcut of a pre-order model (``analysis.transformer.pointer``)."""
+
+    task: str
+    split: str
+    read_agreement: float        # attention-read slot holds the emitted symbol (build steps)
+    n_steps: int
+    n_skips: int
+    threshold: float
+    tree_leaves: int
+    build: dict                  # row-level failure prediction on the build inputs
+    failures: dict               # split -> FailurePrediction.to_dict(), held-out inputs
+    program: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "program"}
+
+
+def analyze_pointer(run_dir: str | Path, split: str = "rare", n_build: int = 6000,
+                    n_held: int = 3000) -> PointerAnalysis:
+    """Pre-order: read the copy pointer out of layer-0 attention on build inputs, learn when it
+    slips, emit it as ``pointer_program.py``; failure prediction on held-out inputs."""
+    from ..analysis.transformer.pointer import PointerExtractor
+    from ..codegen.readout import from_pointer, pointer_to_python
+    from ..io import atomic_write_json, atomic_write_text
+    from ..tasks.recursion import LEAF, NODE
+    model, task, _ = load_run(run_dir)
+    if task.name != "Preorder":
+        raise ValueError(f"the pointer shortcut is for Preorder runs, not {task.name!r}; use "
+                         "`algolens recursion analyze` for the read-table shortcut")
+    build = task.sample(n_build, BUILD_SEED, split)
+    ex = PointerExtractor(NODE, LEAF).fit(model, build, task.targets(build))
+    sc = ex.shortcut_
+    failures = {s: predict_failures(sc, model, task, task.sample(n_held, HELD_SEED, s)).to_dict()
+                for s in dict.fromkeys((split,) + SPLITS)}
+    th, fp = ex.threshold_, ex.build_
+    info = ProgramInfo(task.name, network=f"seq2seq transformer {Path(run_dir).name}",
+                       method="layer-0 attention pointer over label slots + skip tree",
+                       verification=f"agrees with the model on "
+                                    f"{failures[split]['agreement']:.2%} of {n_held} held-out "
+                                    f"{split!r} inputs",
+                       examples=tuple((x, sc.run(x)) for x in build[:5]))
+    prog = from_pointer(sc, info)
+    res = PointerAnalysis(task.name, split, ex.read_agreement_, ex.n_steps_, ex.n_skips_, th,
+                          prog.complexity, fp.to_dict(), failures, pointer_to_python(prog))
+    atomic_write_text(Path(run_dir) / "pointer_program.py", res.program)
+    atomic_write_json(Path(run_dir) / "pointer_analysis.json", res.to_dict())
+    return res
+
+
 # ------------------------------------------------------------------ remedy and predict
 def remedy(run_dir: str | Path, oversample: float = 0.25, n_held: int = 3000,
            out: str | Path | None = None, progress: bool = True) -> dict:
@@ -227,6 +278,71 @@ def parse_rows(text: str, digit_runs: bool = False) -> list[list[int]]:
             raise ValueError(f"line {n}: {line!r} is not a list of ints; write one input per "
                              "line, e.g. '1 1 0' or '110'") from None
     return rows
+
+
+# ------------------------------------------------------------------ demo
+DEMO_STEPS = 600          # Successor reaches >= 99% exact in distribution by then (seed 0)
+
+
+@dataclass
+class RecursionDemoResult:
+    """One demo model: accuracy, and (if it trained) its shortcut and failure prediction.
+
+    ``status`` is "trained" or "not trained (accuracy X)"; an untrained model is not
+    interpreted (its shortcut fields stay None)."""
+
+    task: str
+    run_dir: Path
+    steps: int
+    train_seconds: float
+    test_exact: float
+    rare_exact: float
+    status: str
+    split: str = "rare"
+    n_reads: int | None = None
+    n_rules: int | None = None
+    agreement: float | None = None
+    n_failures: int | None = None       # |F|
+    n_predicted: int | None = None      # |P|
+    n_hit: int | None = None            # |P ∩ F|
+    recall: float | None = None
+    precision: float | None = None
+    program: Path | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.status == "trained"
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
+
+
+def demo(out_runs: str | Path, log=print, steps: int = DEMO_STEPS, seed: int = 0,
+         min_exact: float = 0.99) -> list[RecursionDemoResult]:
+    """The quick recursion tour: train Successor for ``steps`` updates (about half a minute on
+    one idle CPU core), then reconstruct its shortcut and predict its failures on the rare split
+    (long carry chains). Small sample sizes keep it fast; the benchmark uses larger ones."""
+    log(f"[recursion] Successor: training {steps} steps ...")
+    run_dir = train_run("Successor", seed=seed, out=out_runs, steps=steps, n_eval=1000,
+                        progress=False)
+    m = read_json(run_dir / "metrics.json")
+    test, rare = m["test"]["exact"], m["rare"]["exact"]
+    ok = test >= min_exact
+    res = RecursionDemoResult("Successor", run_dir, int(m["steps"]), float(m["train_seconds"]),
+                              test, rare, "trained" if ok else f"not trained (accuracy {test:.3f})")
+    log(f"[recursion] Successor: {res.status}; exact in distribution {test:.3f}, on long carry "
+        f"chains {rare:.3f}")
+    if not ok:
+        return [res]
+    a = analyze(run_dir, n_build=3000, n_held=1000, split="rare", plots=False)
+    fp = a.failures["rare"]
+    res.n_reads, res.n_rules, res.agreement = a.n_reads, a.n_rules, fp["agreement"]
+    res.n_failures, res.n_predicted, res.n_hit = fp["F"], fp["P"], fp["P_and_F"]
+    res.recall, res.precision, res.program = fp["recall"], fp["precision"], run_dir / "program.py"
+    log(f"[recursion] shortcut: {a.n_reads} reads/step, {a.n_rules} rules, agreement "
+        f"{res.agreement:.3f}; failures |F|={res.n_failures} |P|={res.n_predicted} recall "
+        f"{res.recall:.3f} precision {res.precision:.3f}")
+    return [res]
 
 
 STUDY = Study(STUDY_NAME, "Structural recursion: the shortcut a transformer took on successor / "

@@ -7,7 +7,8 @@ every teacher-forced argmax is right (each step then sees the right prefix), so 
 accuracy needs no decoding. Per-token accuracy is teacher-forced too (each output step judged
 given the right prefix). Greedy decoding is only run where the actual outputs are needed.
 
-``step`` is the per-batch step function (the piece a shared training loop would call).
+The loop is the shared ``train.loop.Loop``; this module is its seq2seq plug-in (``batch_loss``
+as the step function, ``clip_gradients`` after backward).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from ..models.seq2seq import IGNORE, Seq2SeqConfig, Seq2SeqTransformer
 from ..tasks.seq2seq import Seq2SeqTask
+from .loop import Loop, adamw, linear_warmup
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,14 @@ def model_config_for(task: Seq2SeqTask, **shape) -> Seq2SeqConfig:
                          task.max_output_len, **shape)
 
 
-def step(model: Seq2SeqTransformer, opt: torch.optim.Optimizer, xs: list, ys: list) -> float:
-    """One optimisation step on a batch; returns the loss."""
-    loss = model.loss(xs, ys)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    return float(loss.detach())
+def batch_loss(model: Seq2SeqTransformer, xs: list, ys: list) -> torch.Tensor:
+    """Teacher-forced cross-entropy of one batch (the forward half of a training step)."""
+    return model.loss(xs, ys)
+
+
+def clip_gradients(model: Seq2SeqTransformer, max_norm: float = 1.0) -> None:
+    """Clip the global gradient norm (run between backward and the optimizer step)."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 
 
 @torch.no_grad()
@@ -112,29 +114,39 @@ class TrainResult:
 
 def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed: int = 0,
           progress: bool = True) -> TrainResult:
-    """Train from scratch; evaluate every ``eval_every`` steps on fresh in-distribution rows."""
-    from tqdm.auto import tqdm
+    """Train from scratch with the shared ``train.loop.Loop``; evaluate every ``eval_every``
+    updates (and after the last) on fresh in-distribution rows, stop early at ``stop_at``.
 
+    The plug-in: ``step_fn`` draws a fresh batch from a private generator and returns its loss;
+    gradients are clipped to norm 1 (``after_backward``); the LR warms up linearly.
+    """
     model = Seq2SeqTransformer(cfg, seed=seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / tcfg.warmup))
     rng = np.random.default_rng([seed, 1])
     held = task.sample(tcfg.eval_n, np.random.default_rng([seed, 2]), "test")
     history: list[dict] = []
-    bar = tqdm(range(1, tcfg.steps + 1), desc=f"train {task.name}", disable=not progress,
-               leave=False)
-    s = 0
-    for s in bar:
+    loss = {"pending": torch.zeros(()), "done": float("nan")}   # the last update's loss
+
+    def step_fn(it: int, evaluate: bool) -> torch.Tensor:
         xs = task.sample(tcfg.batch, rng, "train", oversample=tcfg.oversample)
-        loss = step(model, opt, xs, task.targets(xs))
-        sched.step()
-        if s % tcfg.eval_every == 0 or s == tcfg.steps:
-            sc = score(model, task, held)
-            history.append({"step": s, "loss": loss, "exact": sc.exact,
-                            "per_token": sc.per_token})
-            bar.set_postfix(loss=f"{loss:.4f}", exact=f"{sc.exact:.4f}")
-            if sc.exact >= tcfg.stop_at:
-                break
-    bar.close()
+        loss["pending"] = batch_loss(model, xs, task.targets(xs))
+        return loss["pending"]
+
+    def after_backward() -> None:
+        clip_gradients(model)
+        loss["done"] = float(loss["pending"].detach())
+
+    def eval_fn(it: int, alive: torch.Tensor) -> dict:
+        sc = score(model, task, held)
+        history.append({"step": it, "loss": loss["done"], "exact": sc.exact,
+                        "per_token": sc.per_token})
+        return {"loss": loss["done"], "exact": sc.exact}
+
+    out = Loop(step_fn, adamw(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay),
+               steps=tcfg.steps, schedule=linear_warmup(tcfg.warmup), eval_fn=eval_fn,
+               eval_at=lambda it: it > 0 and it % tcfg.eval_every == 0, final_eval=True,
+               stop_rule=lambda it, m: m["exact"] >= tcfg.stop_at,
+               after_backward=after_backward, progress=progress, desc=f"train {task.name}",
+               what=f"seq2seq {task.name}", hint=f"lower the learning rate (now {tcfg.lr:g})"
+               ).run()
     model.eval()
-    return TrainResult(model, s, history)
+    return TrainResult(model, out.steps, history)
