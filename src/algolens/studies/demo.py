@@ -4,6 +4,8 @@ one self-contained HTML report.
 - MIPS: a few tasks, each trained (smallest RNN), distilled into a program, verified;
 - Clock vs Pizza: an α = 0 and an α = 1 transformer in the reduced setting, classified;
 - grokking: one small run, its Fourier key frequencies and three phases;
+- structural recursion: a binary-successor transformer, the shortcut it took read out as a
+  program, and its failures on long carry chains predicted from that program;
 
 Every number comes from this run: programs are verified by running them, verdicts are computed
 from the trained weights, and a network that did not learn is labelled so, not interpreted.
@@ -32,12 +34,14 @@ class DemoResult:
     mips: list[Any] = field(default_factory=list)           # MIPSResult
     clock_pizza: list[Any] = field(default_factory=list)    # ClockPizzaResult
     grokking: list[Any] = field(default_factory=list)       # GrokkingResult
+    recursion: list[Any] = field(default_factory=list)      # RecursionDemoResult
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"report": str(self.report_path), "mips": [r.to_dict() for r in self.mips],
                 "clock_pizza": [r.to_dict() for r in self.clock_pizza],
                 "grokking": [r.to_dict() for r in self.grokking],
+                "recursion": [r.to_dict() for r in self.recursion],
                 "seconds": round(self.seconds, 1)}
 
 
@@ -78,7 +82,8 @@ def _grokking_part(runs: Path, log) -> list:
 
 
 def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
-        tasks: tuple[str, ...] | None = None, grokking: bool = True, log=print) -> DemoResult:
+        tasks: tuple[str, ...] | None = None, grokking: bool = True, recursion: bool = True,
+        log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
     from ..report.build import build_report
     from ..store import RunStore
@@ -91,6 +96,9 @@ def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
     res.mips = _mips_part(tasks, runs, log)
     res.clock_pizza = _clock_pizza_part(runs, cp_steps, log)
     res.grokking = _grokking_part(runs, log) if grokking else []
+    if recursion:
+        from .recursion import demo as recursion_demo
+        res.recursion = recursion_demo(runs, log)
     res.seconds = time.monotonic() - t0
     built = build_report(runs, recompute=True, title="algolens demo",
                          preface=lambda rep: _summary(rep, res))
@@ -126,6 +134,15 @@ def _summary(rep, res: DemoResult) -> None:
             "decay: it memorises first, then generalises. The progress measures read the "
             "Fourier circuit from its checkpoints and locate the three phases.")
         rep.add_table([_grokking_row(r) for r in res.grokking])
+    if res.recursion:
+        rep.add_heading("Structural recursion")
+        rep.add_text(
+            "A small transformer learns binary successor (LSB first). Its attention says which "
+            "input bits each output step reads; the shortcut program rebuilt from that (written "
+            "to the run's program.py) predicts which inputs the model gets wrong: F = inputs it "
+            "gets wrong, P = inputs where the shortcut differs from the true successor, on long "
+            "carry chains never used to build the shortcut.")
+        rep.add_table([_recursion_row(r) for r in res.recursion])
 
 
 def _mips_row(r) -> dict:
@@ -153,6 +170,13 @@ def _grokking_row(r) -> dict:
             **{name: str(r.phases.get(name)) if trained else "-"
                for name in ("memorisation", "circuit_formation", "cleanup")},
             "note": "" if trained else f"not trained (accuracy {s.val_acc:.2f})"}
+
+
+def _recursion_row(r) -> dict:
+    return {"task": r.task, "status": r.status, "exact (in distribution)": r.test_exact,
+            "exact (long carry chains)": r.rare_exact, "shortcut agreement": r.agreement,
+            "|F|": r.n_failures, "|P|": r.n_predicted, "recall": r.recall,
+            "precision": r.precision}
 
 
 def _leaning(m: dict) -> str:
