@@ -13,7 +13,7 @@ import numpy as np
 
 BINARY = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^")
 UNARY = ("abs", "neg", "not")
-TERNARY = ("select",)              # select(c, a, b) = a if c else b
+TERNARY = ("select", "clip")      # select(c, a, b) = a if c else b; clip(e, lo, hi)
 VARIADIC = ("argmax",)             # argmax(a0, .., an) = index of the first maximal argument
 _PREC = {"|": 1, "^": 2, "&": 3, "+": 5, "-": 5, "*": 6, "//": 6, "%": 6, "neg": 7}
 
@@ -66,6 +66,8 @@ def render(e: Expr, parent: int = 0) -> str:
     if op == "argmax":            # list.index finds the first maximum: ties go to the smaller
         items = ", ".join(render(x) for x in a)
         return f"[{items}].index(max({items}))"
+    if op == "clip":              # saturation: min(max(e, lo), hi)
+        return f"min(max({render(a[0])}, {render(a[1])}), {render(a[2])})"
     if op in ("abs", "min", "max"):
         return f"{op}({', '.join(render(x) for x in a)})"
     if op in ("==", "<", "<="):
@@ -111,6 +113,7 @@ _NUMPY = {
     "min": np.minimum, "max": np.maximum, "==": np.equal, "<": np.less, "<=": np.less_equal,
     "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "abs": np.abs,
     "neg": np.negative, "not": lambda v: 1 - v, "select": lambda c, x, y: np.where(c != 0, x, y),
+    "clip": lambda v, lo, hi: np.minimum(np.maximum(v, lo), hi),
 }
 
 
@@ -124,7 +127,7 @@ def sum_of(names) -> Expr:
 
 # ------------------------------------------------------------------ constant folding
 _FOLDABLE = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^", "abs",
-             "neg", "not")
+             "neg", "not", "clip")
 
 
 def fold(e: Expr) -> Expr:

@@ -52,6 +52,11 @@ class StateFormulas:
     def complexity(self) -> int:
         return sum(size(e) for e in self.updates + self.outputs)
 
+    @property
+    def largest(self) -> int:
+        """The largest single formula (the reach of the search), in nodes."""
+        return max((size(e) for e in self.updates + self.outputs), default=0)
+
 
 def input_names(task: SequenceTask) -> tuple[str, ...]:
     return ("x",) if task.n_channels == 1 else tuple("abcdefgh"[: task.n_channels])
@@ -233,8 +238,9 @@ class FormulaSearch:
         self.fidelity_ = 1.0 if self.formulas_ else 0.0
         self.report_ = (self._fuse.note() if self.budget_exhausted_ else
                         f"labelling {self.formulas_.labelling!r}: complexity "
-                        f"{self.formulas_.complexity}" if self.formulas_ else
-                        f"no formula of size <= {self.max_size} on any labelling "
+                        f"{self.formulas_.complexity}, largest formula "
+                        f"{self.formulas_.largest} nodes" if self.formulas_ else
+                        f"no formula of size <= {self.max_size} (composed <= 15) on any labelling "
                         f"({len(self.candidates_)} tried)")
         self.report_ += f"; {self.work_} evaluations (expressions x points)"
         return self
@@ -259,7 +265,7 @@ class FormulaSearch:
                         {len(set(L[:, i].tolist())) for i in range(L.shape[1])})
         sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
                        max_candidates=self.max_candidates).fit(env, targets, fuse=self._fuse)
-        self.work_ += sr.n_evaluated_ * len(pts)
+        self.work_ += sr.n_evaluated_ * len(pts) + sr.n_composed_
         if any(e is None for e in sr.formulas_.values()):
             return None
         ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)
