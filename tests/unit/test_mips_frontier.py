@@ -59,10 +59,12 @@ def _scan(step, init):
 
 
 def clipped_counter():
-    """Saturating counter: s' = clip(s + x - 1, 0, 3), output s' (a 4-state machine)."""
-    step = lambda s, x: min(max(s + x - 1, 0), 3)                  # noqa: E731
-    task = SequenceTask("User_Clipped_Counter", [0, 1, 2], 8, _scan(step, 0))
-    return task, SecondOrderRNN(task.symbols, 4, 0, step, lambda s: s)
+    """Saturating doubling counter: s' = clip(2 s - x, -1, 3), output s' (5 states; no formula
+    of size <= 7 on the output labelling)."""
+    step = lambda s, x: min(max(2 * s - x, -1), 3)                 # noqa: E731
+    task = SequenceTask("User_Clipped_Counter", [0, 1, 2], 8, _scan(step, 1))
+    return task, SecondOrderRNN(task.symbols, 5, 2, lambda i, x: step(i - 1, x) + 1,
+                                lambda i: i - 1)
 
 
 def bilinear():
@@ -82,6 +84,7 @@ def test_user_tasks_beyond_size_7_are_solved_symbolically(make):
         (p.name, p.ok, p.reason) for p in passes]
     rec = next(p for p in passes if p.name == "formula_search")
     assert rec.ok and "largest formula" in rec.reason
+    assert rec.extra["largest_formula"] > 7, src                  # beyond the old bound
     f = load_program(src)
     xs = task.sample(50, np.random.default_rng(0), 10 * task.length)
     assert all(f(task._row_to_list(r)) == task.reference(task._row_to_list(r)) for r in xs)
@@ -98,3 +101,37 @@ def test_composition_reaches_size_11_to_15_bounded_by_size():
     assert sr.largest_ == size(e) and "y" in sr.composed_
     off = IntegerSR(7, consts=(0, 1, 2), max_compose=0).fit(env, {"y": want})
     assert off.formulas_["y"] is None                              # the size bound decides
+
+
+def flawed_counter():
+    """clip(s + x - 1, 0, 5), but the network steps down from 5 on input 2 (wrong on ~1% of
+    sequences of length 8): a network at 99%."""
+    good = lambda s, x: min(max(s + x - 1, 0), 5)                  # noqa: E731
+    bad = lambda s, x: 4 if (s, x) == (5, 2) else good(s, x)       # noqa: E731
+    task = SequenceTask("User_Counter_0_5", [0, 1, 2], 8, _scan(good, 0))
+    return task, SecondOrderRNN(task.symbols, 6, 0, bad, lambda s: s)
+
+
+def test_imperfect_network_yields_its_faithful_program_and_the_departures():
+    task, net = flawed_counter()
+    xs = task.sample(4000, np.random.default_rng(1))
+    net_acc = float(np.mean((mips_outputs(net, xs) == task.targets(xs)).all(1)))
+    assert 0.97 < net_acc < 0.999                                   # a network at ~99%
+    with torch.no_grad():
+        form, src, ver, passes = mips.distill(net, task, "flawed")
+    assert src is not None and ver.faithful and not ver.passed
+    assert ver.verdict == "faithful, not correct"
+    assert ver.fidelity_at(1) == 1.0 and ver.fidelity_at(2) == 1.0
+    assert dict(ver.network_accuracy)[1] < 1.0
+    f = load_program(src)
+    assert np.array_equal(np.array([f(task._row_to_list(r)) for r in xs]), mips_outputs(net, xs))
+    assert ver.departures                                           # named inputs
+    for inp, want, got in ver.departures:
+        assert want == task.reference(inp) and got == f(inp) and got != want
+        assert got == mips_outputs(net, np.array([inp]))[0].tolist()
+    assert "faithful, not correct" in src                           # said in the docstring
+
+
+def mips_outputs(net, xs):
+    from algolens.analysis.rnn import network_outputs
+    return network_outputs(net, xs)
