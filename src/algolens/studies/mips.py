@@ -300,6 +300,17 @@ def _with(info: ProgramInfo, method: str) -> ProgramInfo:
     return replace(info, method=method)
 
 
+def distil_module(task: str | SequenceTask, rnn: torch.nn.Module, readout, symbols=None,
+                  encode=None, **run_kw) -> MIPSResult:
+    """Distil your own ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` (or cell) + readout module in one
+    call: ``mips.distil_module("Parity_Last2", gru, head, symbols=[0, 1])``. ``symbols``: the
+    inputs are one-hot over the alphabet; ``encode``: your own input encoding; ``run_kw`` go to
+    ``run`` (e.g. ``write=False``)."""
+    from ..analysis.rnn.torch_adapters import TorchRNN
+    net = TorchRNN(rnn, readout, symbols=symbols, encode=encode)
+    return run(task, network=net, **run_kw)
+
+
 # ---------------------------------------------------------------------- training
 def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
                    progress: bool, reuse: bool = True) -> dict:
