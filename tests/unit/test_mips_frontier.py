@@ -135,3 +135,22 @@ def test_imperfect_network_yields_its_faithful_program_and_the_departures():
 def mips_outputs(net, xs):
     from algolens.analysis.rnn import network_outputs
     return network_outputs(net, xs)
+
+
+def test_canonical_forms_read_as_a_person_writes_them():
+    from algolens.analysis.rnn.expr import Const, Op, Var
+    from algolens.codegen.python import render
+    x, r, s = Var("x"), Var("r"), Var("s")
+    assert render(Op("+", (x, Op("+", (r, r))))) == "x + 2 * r"
+    assert render(Op("<", (Const(1), Op("+", (x, Op("-", (r, Const(2)))))))) == "int(x + r > 3)"
+    assert render(Op("+", (Const(1), Op("-", (Const(2), s))))) == "3 - s"
+    # floor division is not polynomial: only its argument is rewritten
+    e = Op("//", (Op("+", (x, x)), Const(2)))
+    assert render(e) == "2 * x // 2"
+
+
+def test_program_without_position_has_no_loop_index():
+    task, net = clipped_counter()
+    with torch.no_grad():
+        _, src, _, _ = mips.distill(net, task, "hand-built")
+    assert "for x in xs:" in src and "enumerate" not in src

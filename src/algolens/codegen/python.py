@@ -11,13 +11,15 @@ import textwrap
 from dataclasses import dataclass
 
 from ..analysis.rnn.expr import fold
+from .canon import canonical
 from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram
 from .ir import render as _render
 
 
 def render(e) -> str:
-    """Render after exact constant folding (same function, shorter text)."""
-    return _render(fold(e))
+    """Render after exact constant folding and the canonical form (same function, as a person
+    would write it: ``x + 2*r``, ``int(x + r > 3)``)."""
+    return _render(canonical(fold(e)))
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ def _symbolic_body(p: SymbolicProgram) -> str:
     lines += ups + outs if p.output_after_update else outs + ups
     out = p.output_names[0] if len(p.output_names) == 1 else "(" + ", ".join(p.output_names) + ")"
     lines += [f"{ind}ys.append({out})", "    return ys"]
-    if not p.uses_t:
-        lines = [ln.replace("for t, ", "for _t, ") for ln in lines]
+    if not p.uses_t:                       # no position index where nothing reads it
+        lines = [ln.replace(f"for t, {_loop_target(p.inputs)} in enumerate(xs):",
+                            f"for {_loop_target(p.inputs)} in xs:") for ln in lines]
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@ def render(e: Expr, parent: int = 0) -> str:
     if op in ("abs", "min", "max"):
         return f"{op}({', '.join(render(x) for x in a)})"
     if op in ("==", "<", "<="):
-        return f"int({render(a[0], 4)} {op} {render(a[1], 4)})"
+        return f"int({_comparison(op, a)})"
     if op == "not":
         return f"(1 - {render(a[0], 6)})" if parent > 0 else f"1 - {render(a[0], 6)}"
     if op == "neg":
@@ -79,14 +79,21 @@ def render(e: Expr, parent: int = 0) -> str:
         return f"({s})" if parent >= 7 else s
     if op == "select":            # a comparison as condition needs no int(...)
         c = a[0]
-        cond = (f"{render(c.args[0], 4)} {c.op} {render(c.args[1], 4)}"
-                if isinstance(c, Op) and c.op in ("==", "<", "<=") else render(c, 1))
+        cond = (_comparison(c.op, c.args) if isinstance(c, Op) and c.op in ("==", "<", "<=")
+                else render(c, 1))
         s = f"{render(a[1], 1)} if {cond} else {render(a[2], 1)}"
         return f"({s})" if parent > 0 else s
     p = _PREC[op]
     # left-associative: the right operand needs parentheses at equal precedence
     s = f"{render(a[0], p)} {op} {render(a[1], p + 1)}"
     return f"({s})" if p < parent else s
+
+
+def _comparison(op: str, a: tuple) -> str:
+    """``k < e`` reads ``e > k``: the constant on the right, as a person writes it."""
+    if op in ("<", "<=") and isinstance(a[0], Const) and not isinstance(a[1], Const):
+        return f"{render(a[1], 4)} {'>' if op == '<' else '>='} {render(a[0], 4)}"
+    return f"{render(a[0], 4)} {op} {render(a[1], 4)}"
 
 
 def evaluate(e: Expr, env: dict[str, np.ndarray]) -> np.ndarray:
