@@ -154,3 +154,31 @@ def test_program_without_position_has_no_loop_index():
     with torch.no_grad():
         _, src, _, _ = mips.distill(net, task, "hand-built")
     assert "for x in xs:" in src and "enumerate" not in src
+
+
+class DepthAndFlag(torch.nn.Module):
+    """Balanced_Parenthesis by hand: depth d (frozen at -1 once negative) and a flag."""
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return torch.zeros(batch, 2)
+
+    def encode(self, x) -> torch.Tensor:
+        return torch.as_tensor(x, dtype=torch.float32).unsqueeze(-1)
+
+    def step(self, h: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        d = h[:, :1] + 1 - 2 * feat
+        sunk = torch.maximum(h[:, 1:], (d < 0).float())
+        return torch.cat([torch.where(sunk > 0, torch.full_like(d, -1.0), d), sunk], 1)
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        return ((h[:, :1] == 0) & (h[:, 1:] == 0)).float()
+
+
+def test_balanced_parenthesis_is_a_counter_and_a_flag_exact_at_10x():
+    from algolens import tasks
+    task = tasks.get("Balanced_Parenthesis")
+    with torch.no_grad():
+        form, src, ver, passes = mips.distill(DepthAndFlag(), task, "hand-built")
+    assert form == "symbolic" and ver.accuracy_10x == 1.0, [(p.name, p.reason) for p in passes]
+    assert "labelling 'counter'" in next(p.reason for p in passes if p.name == "formula_search")
+    assert "d = 0" in src and "sunk = 0" in src
