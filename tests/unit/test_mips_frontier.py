@@ -182,3 +182,50 @@ def test_balanced_parenthesis_is_a_counter_and_a_flag_exact_at_10x():
     assert form == "symbolic" and ver.accuracy_10x == 1.0, [(p.name, p.reason) for p in passes]
     assert "labelling 'counter'" in next(p.reason for p in passes if p.name == "formula_search")
     assert "d = 0" in src and "sunk = 0" in src
+
+
+class PrefixCode(torch.nn.Module):
+    """Bit_Palindrome by hand: the state is an injective code of the prefix (sum x_i 2^i, t)."""
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return torch.zeros(batch, 2, dtype=torch.float64)
+
+    def encode(self, x) -> torch.Tensor:
+        return torch.as_tensor(x, dtype=torch.float64).unsqueeze(-1)
+
+    def step(self, h: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        t = h[:, 1:]
+        return torch.cat([h[:, :1] + feat.double() * 2.0 ** t, t + 1], 1)
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        code, n = h[:, 0].long(), h[:, 1].long()
+        i = torch.arange(64)
+        bits = (code[:, None] >> i) & 1
+        j = (n[:, None] - 1 - i).clamp(0, 63)
+        mirror = torch.gather(bits, 1, j)
+        ok = ((bits == mirror) | (i >= n[:, None])).all(1)
+        return ok.double()[:, None]
+
+
+def test_bit_palindrome_prefix_code_gives_a_list_program():
+    from algolens import tasks
+    from algolens.analysis.rnn.prefix import PrefixFormulas
+    from algolens.codegen import ProgramInfo, verify_source
+    from algolens.codegen.ir import ListProgram
+    from algolens.codegen.python import to_python
+    task = tasks.get("Bit_Palindrome")
+    with torch.no_grad():
+        est = PrefixFormulas().fit(PrefixCode(), task)
+    assert est.injective_ and est.formula_ == "int(p == p[::-1])", est.report_
+    src = to_python(ListProgram(("x",), est.formula_, ProgramInfo(task.name)))
+    ver = verify_source(src, task, n=2000, n_10x=100)
+    assert ver.passed and ver.accuracy_2x == 1.0 and ver.accuracy_10x == 1.0
+    assert "p.append(x)" in src
+
+
+def test_a_compressing_network_is_not_a_prefix_code():
+    from algolens.analysis.rnn.prefix import PrefixFormulas
+    task, net = bilinear()
+    with torch.no_grad():
+        est = PrefixFormulas().fit(net, task)
+    assert not est.injective_ and est.formula_ is None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..analysis.rnn.expr import fold
 from .canon import canonical
-from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram
+from .ir import ListProgram, Program, ProgramInfo, SymbolicProgram, TableProgram
 from .ir import render as _render
 
 
@@ -40,6 +40,8 @@ def render_program(program: Program) -> RenderedProgram:
         body = _symbolic_body(program)
     elif isinstance(program, TableProgram):
         body = _table_body(program)
+    elif isinstance(program, ListProgram):
+        body = _list_body(program)
     else:
         raise TypeError(f"cannot render {type(program).__name__}; expected a SymbolicProgram "
                         "or a TableProgram")
@@ -131,6 +133,17 @@ def _table_body(p: TableProgram) -> str:
         "            continue",
         "        ys.append(_EMIT[key])",
         "        s = _NEXT[key]",
+        "    return ys"])
+
+
+def _list_body(p: ListProgram) -> str:
+    return "\n".join([
+        "def f(xs):",
+        '    """Keep the prefix read so far; the output is a formula of the whole prefix."""',
+        "    p = []", "    ys = []",
+        f"    for {_loop_target(p.inputs)} in xs:",
+        f"        p.append({_loop_target(p.inputs)})",
+        f"        ys.append({p.output})",
         "    return ys"])
 
 

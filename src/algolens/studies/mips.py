@@ -239,6 +239,8 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
         return done
     if done := accept("symbolic", _histogram(net, task, info, passes, states, time_cap)):
         return done
+    if done := accept("symbolic", _prefix(net, task, info, passes, states)):
+        return done
     if fsm is not None:
         passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
         prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
@@ -294,6 +296,21 @@ def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassReco
         info, "the network's output depends only on the symbol counts (order-invariant on "
               "permuted inputs); one counter per symbol, output formula of the counts"))
     return _try_program(passes, "histogram", prog, task, states)
+
+
+def _prefix(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord],
+            states: Collection):
+    """Networks whose state is a code of the whole prefix: the output as a list formula."""
+    from ..analysis.rnn.prefix import PrefixFormulas
+    from ..codegen.ir import ListProgram
+    est = _fit_pass(passes, "prefix", lambda: PrefixFormulas().fit(net, task, states),
+                    lambda e: e.formula_ is not None)
+    if est is None:
+        return None
+    prog = ListProgram(input_names(task), est.formula_, _with(
+        info, "the hidden state determines the whole prefix (an injective code); the output "
+              "is a formula of the prefix list"))
+    return _try_program(passes, "prefix", prog, task, states)
 
 
 def _with(info: ProgramInfo, method: str) -> ProgramInfo:

@@ -173,14 +173,19 @@ class StateCollector:
         L = self.length or task.length
         xs = [task.sample(self.n, rng, L), task.sample(self.n_check, rng, L),
               task.sample(self.n_check // 2, rng, 2 * L)]
+        sets = [hidden_states(net, x) for x in xs]
+        note = ""
         if self.n_10x:                      # drawn last: the other sets stay as they were
-            xs.append(task.sample(self.n_10x, rng, 10 * L))
-        self.collection_ = Collection(*(hidden_states(net, x) for x in xs))
+            try:
+                sets.append(hidden_states(net, task.sample(self.n_10x, rng, 10 * L)))
+            except Exception as e:          # a network built for short inputs only
+                note = f"; the network does not run at 10x the length ({type(e).__name__})"
+        self.collection_ = Collection(*sets)
         self.states_ = self.collection_.fit
         self.fidelity_ = 1.0
         self.report_ = (f"collected {self.n} + {self.n_check} sequences x {L} steps and "
                         f"{self.n_check // 2} x {2 * L} of {self.states_.h.shape[-1]}-d hidden "
-                        "states")
+                        f"states{note}")
         return self
 
 
