@@ -181,7 +181,7 @@ def test_balanced_parenthesis_is_a_counter_and_a_flag_exact_at_10x():
         form, src, ver, passes = mips.distill(DepthAndFlag(), task, "hand-built")
     assert form == "symbolic" and ver.accuracy_10x == 1.0, [(p.name, p.reason) for p in passes]
     assert "labelling 'counter'" in next(p.reason for p in passes if p.name == "formula_search")
-    assert "d = 0" in src and "sunk = 0" in src
+    assert "count = 0" in src and "absorbed = 0" in src        # names from the roles
 
 
 class PrefixCode(torch.nn.Module):

@@ -106,18 +106,17 @@ def labellings(m: MealyMachine, n_in: int):
     if scalar_out:
         L = _edge_labels(m, lambda s, k: m.out[s][k])
         if L is not None:
-            yield "output", ("s",), L, None
+            yield "output", ("y_prev",), L, None
     L = _edge_labels(m, sym)
     if L is not None:
-        yield "last_input", tuple(f"p{c}" if n_in > 1 else "p" for c in range(n_in)), L, None
+        yield "last_input", _prev_names(n_in), L, None
     if scalar_out:
         L = _edge_labels(m, lambda s, k: (m.out[s][k],) + tuple(np.atleast_1d(m.symbols[k])))
         if L is not None:
-            yield "output+input", ("s",) + (("p",) if n_in == 1 else
-                                            tuple(f"p{c}" for c in range(n_in))), L, None
+            yield "output+input", ("y_prev",) + _prev_names(n_in), L, None
     got = counter_labels(m)
     if got is not None:
-        yield "counter", ("d", "sunk"), got[0], got[1]
+        yield "counter", ("count", "absorbed"), got[0], got[1]
     if n <= 4:
         for perm in itertools.permutations(range(n)):
             yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None], None
@@ -127,6 +126,11 @@ def labellings(m: MealyMachine, n_in: int):
     L = access_labels(m)
     if L is not None and n > 2:
         yield "access", ("s",), L[:, None], None
+
+
+def _prev_names(n_in: int) -> tuple[str, ...]:
+    """Names from the role: the last input read (``x_prev``; ``a_prev``, ``b_prev``, ...)."""
+    return tuple(f"{n}_prev" for n in (("x",) if n_in == 1 else tuple("abcdefgh"[:n_in])))
 
 
 def _sinks(m: MealyMachine) -> set[int]:
