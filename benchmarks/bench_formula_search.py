@@ -3,7 +3,8 @@
     python benchmarks/bench_formula_search.py
 
 Each problem is a target on a small finite domain (a state machine's (state, input) points).
-"before" is the bottom-up search alone with the given constants (max size 7, as the distiller ran
+"before" is the bottom-up search alone (run with an older algolens on PYTHONPATH it prints that
+version's search as "main") with the given constants (max size 7, as the distiller ran
 it); "after" adds constants from the data and the composition step (sizes up to 15). Printed per
 problem: the formula found, its size, the work (candidates; evaluations of the composition) and
 seconds (wall-clock, only indicative on a shared machine).
@@ -15,8 +16,10 @@ import time
 
 import numpy as np
 
-from algolens.analysis.rnn.expr import render
+import inspect
+
 from algolens.analysis.rnn.integer_sr import IntegerSR
+from algolens.codegen.python import render
 
 
 def problems() -> dict:
@@ -37,13 +40,15 @@ def problems() -> dict:
 def main() -> None:
     rows = []
     for name, (env, t) in problems().items():
-        for label, kw in (("before", dict(max_compose=0, data_consts=False)), ("after", {})):
+        new = "max_compose" in inspect.signature(IntegerSR).parameters
+        for label, kw in ((("before", dict(max_compose=0, data_consts=False)), ("after", {}))
+                          if new else (("main", {}),)):
             t0 = time.perf_counter()
             sr = IntegerSR(7, consts=(0, 1, 2), **kw).fit(env, {"y": t})
             sec = time.perf_counter() - t0
             e = sr.formulas_["y"]
             rows.append(f"| {name} | {label} | {render(e) if e is not None else '-'} | "
-                        f"{sr.sizes_['y'] or '-'} | {sr.n_evaluated_} | {sr.n_composed_} | "
+                        f"{sr.sizes_['y'] or '-'} | {sr.n_evaluated_} | {getattr(sr, 'n_composed_', 0)} | "
                         f"{sec:.2f} |")
     print("| problem | search | formula | size | candidates | composition evals | s |")
     print("|---|---|---|---|---|---|---|")

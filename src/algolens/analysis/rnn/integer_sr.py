@@ -3,9 +3,13 @@
 Every expression is evaluated on the whole finite domain at once (all (state, input) points of a
 state machine); expressions with identical value vectors are kept once (observational
 equivalence), so the bank holds one representative -- the smallest -- per function. Primitives:
-+ - * // % min max == < abs, and select(c, a, b) with a comparison as c (clip is min/max of
-max/min). The smallest formula that matches a target exactly on the domain wins (complexity =
-number of nodes; ties go to the first in the enumeration order, which is fixed).
++ - * // % min max == < abs, select(c, a, b) with a comparison as c, and -- a typed grammar --
+``&``/``|`` only between Boolean-typed entries (comparisons; kept apart from equal integers).
+Formulas beyond the complete sizes come from goal-directed composition over the bank
+(``compose.Composer``: sums, select, clip, modulo, thresholds; up to ``max_compose`` nodes),
+with constants from the data (the targets' extremes). The smallest formula that matches a
+target exactly on the domain wins (complexity = number of nodes; ties go to the first in the
+enumeration order, which is fixed).
 
 The search is bounded by work only -- expression size ``max_size``, bank size ``max_bank``
 (distinct functions kept as building blocks), ``max_candidates`` (expressions evaluated) and
@@ -210,8 +214,31 @@ class IntegerSR:
                 if op in COMMUTATIVE and a > b:
                     continue
                 self._binary(bank, s, op, a, b)
+            if a <= b:
+                self._logic(bank, s, a, b)
         if s >= 5:
             self._select(bank, s)
+
+    def _logic(self, bank: _Bank, s: int, a: int, b: int) -> None:
+        """Typed grammar: ``&`` and ``|`` only between Boolean-typed entries (comparisons and
+        their combinations), never on integers."""
+        ta = [i for i, e in enumerate(bank.exprs[a]) if _is_bool(e)]
+        tb = [i for i, e in enumerate(bank.exprs[b]) if _is_bool(e)]
+        if not ta or not tb:
+            return
+        VA, VB = bank.values[a][ta], bank.values[b][tb]
+        EA, EB = [bank.exprs[a][i] for i in ta], [bank.exprs[b][i] for i in tb]
+        for op in ("&", "|"):
+            for k0, k1 in _blocks(len(VA) * len(VB), VA.shape[1]):
+                ia, ib = np.divmod(np.arange(k0, k1), len(VB))
+                if a == b:
+                    keep = ia < ib
+                    ia, ib = ia[keep], ib[keep]
+                    if len(ia) == 0:
+                        continue
+                X = (VA[ia] & VB[ib]) if op == "&" else (VA[ia] | VB[ib])
+                self._add(bank, s, X, lambda i, ia=ia, ib=ib, op=op, EA=EA, EB=EB:
+                          Op(op, (EA[ia[i]], EB[ib[i]])), boolean=True)
 
     def _binary(self, bank: _Bank, s: int, op: str, a: int, b: int) -> None:
         """All pairs (i, j) of bank[a] x bank[b] in row-major order (i <= j for a commutative
@@ -250,6 +277,10 @@ class IntegerSR:
                     X = np.where(cv[None, :] != 0, VA[ia], VB[ib])
                     self._add(bank, s, X, lambda i, ia=ia, ib=ib, c=c, EA=EA, EB=EB:
                               Op("select", (c, EA[ia[i]], EB[ib[i]])))
+
+
+def _is_bool(e: Expr) -> bool:
+    return isinstance(e, Op) and e.op in ("==", "<", "&", "|")
 
 
 def _blocks(n: int, P: int):
