@@ -101,6 +101,8 @@ def test_composition_reaches_size_11_to_15_bounded_by_size():
     assert sr.largest_ == size(e) and "y" in sr.composed_
     off = IntegerSR(7, consts=(0, 1, 2), max_compose=0).fit(env, {"y": want})
     assert off.formulas_["y"] is None                              # the size bound decides
+    again = IntegerSR(7, consts=(0, 1, 2)).fit(env, {"y": want})   # a function of its inputs
+    assert again.formulas_ == sr.formulas_ and again.n_composed_ == sr.n_composed_
 
 
 def flawed_counter():
