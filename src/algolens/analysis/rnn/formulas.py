@@ -139,8 +139,8 @@ def _sinks(m: MealyMachine) -> set[int]:
             and len(set(map(repr, m.out[s]))) == 1}
 
 
-def counter_labels(m: MealyMachine, steps=(1, -1, 0), max_off: float = 0.25
-                   ) -> tuple[np.ndarray, np.ndarray] | None:
+def counter_labels(m: MealyMachine, steps=(1, -1, 0), max_off: float = 0.25,
+                   max_symbols: int = 4) -> tuple[np.ndarray, np.ndarray] | None:
     """(d, sunk) labels and the edges they explain: a depth counter and an absorbing flag
     (Balanced_Parenthesis-like).
 
@@ -152,8 +152,8 @@ def counter_labels(m: MealyMachine, steps=(1, -1, 0), max_off: float = 0.25
     be left out of the regression (the returned mask), the potential that leaves out fewest
     wins, and the program is then checked against the network. None when no potential fits."""
     sinks = _sinks(m)
-    if len(sinks) > 1 or m.initial in sinks or m.n_states < 3:
-        return None
+    if len(sinks) > 1 or m.initial in sinks or m.n_states < 3 or len(m.symbols) > max_symbols:
+        return None                         # 3^S step vectors: small alphabets only
     best = None
     for delta in itertools.product(steps, repeat=len(m.symbols)):
         if not any(delta):
