@@ -31,10 +31,10 @@ from algolens.models.transformer import Transformer, TransformerConfig, make_inp
 from algolens.train.modular import (
     ROW_PATH_MAX_FRAC,
     TrainConfig,
-    keep_freed_memory,
     split_mask,
     train_ensemble,
 )
+from algolens.perf import keep_freed_memory
 
 FULL_STEPS = 20_000
 

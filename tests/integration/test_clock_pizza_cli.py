@@ -91,6 +91,6 @@ def test_paper_targets_alpha0_pizza_alpha1_clock(tmp_path) -> None:
     from algolens.studies import clock_pizza
     results = clock_pizza.run_batch([0.0, 1.0], [0], out_root=tmp_path, progress=False)
     pizza, clock = (r.metrics for r in results)
-    assert results[0].summary["val_acc"] == 1.0 and results[1].summary["val_acc"] == 1.0
+    assert results[0].summary.val_acc == 1.0 and results[1].summary.val_acc == 1.0
     assert pizza["s_g"] > 0.98 and pizza["q"] < 0.4 and pizza["circularity"] >= 0.995
     assert clock["s_g"] < 0.8 and clock["q"] > 0.6

@@ -1,30 +1,47 @@
 """The demo end to end on a tiny setting: a verified program and a self-contained report."""
 
 import json
+import re
 
 from click.testing import CliRunner
 
 from algolens.cli import main
+from algolens.store import RunStore
 from algolens.studies import demo
 
 
 def test_demo_writes_a_self_contained_report(tmp_path):
-    res = demo.run(out=tmp_path, budget_seconds=30, cp_steps=40, tasks=("Sum_Last2",),
+    res = demo.run(out=tmp_path, cp_steps=40, tasks=("Sum_Last2",), grokking=False,
                    log=lambda *_: None)
     html = res.report_path.read_text()
+    text = re.sub(r"<[^>]+>", "", html)                 # the page without its markup
     assert res.report_path == tmp_path / "report.html"
-    assert res.mips[0]["solved"] and res.mips[0]["accuracy"] == 1.0
-    assert "def f(xs)" in html                          # the generated program is shown
-    assert html.count("data:image/png;base64") >= 2     # one embedding plot per model
+    assert res.mips[0].solved and res.mips[0].verification.accuracy == 1.0
+    assert "def f(xs)" in text                           # the generated program is shown
+    assert html.count("data:image/png;base64") >= 2     # evidence plots of the two models
     assert "src=\"http" not in html and "href=\"http" not in html
-    assert {r["summary"]["attn_rate"] for r in res.clock_pizza} == {0.0, 1.0}
+    assert {r.summary.attn_rate for r in res.clock_pizza} == {0.0, 1.0}
+    # typed results: the val-acc column is filled from the training summary
+    assert all(0.0 <= r.summary.val_acc <= 1.0 for r in res.clock_pizza)
+    assert "not trained (accuracy" in text              # 40 steps: no verdict is given
+    studies = {r.study for r in RunStore(tmp_path / "runs").list()}
+    assert studies == {"train", "mips", "clock_pizza"}
 
 
 def test_demo_cli_json(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "DEMO_TASKS", ("Current_Number",))
-    out = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--budget-seconds", "20",
-                                    "--cp-steps", "20", "--json"])
+    out = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--cp-steps", "20",
+                                    "--json"])
     assert out.exit_code == 0, out.output
     rec = json.loads(out.output)
     assert rec["report"].endswith("report.html")
     assert len(rec["mips"]) == 1 and len(rec["clock_pizza"]) == 2
+    assert {r["summary"]["attn_rate"] for r in rec["clock_pizza"]} == {0.0, 1.0}
+
+
+def test_demo_bad_out_fails_before_training(tmp_path):
+    (tmp_path / "f.txt").write_text("")
+    for bad, says in ((tmp_path / "f.txt", "is a file"), (tmp_path / "f.txt" / "sub", "cannot")):
+        out = CliRunner().invoke(main, ["demo", "--out", str(bad)])
+        assert out.exit_code == 2 and says in out.output and "Traceback" not in out.output
+        assert not (tmp_path / "runs").exists()

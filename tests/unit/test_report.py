@@ -38,8 +38,8 @@ def test_html_contains_every_block(fig) -> None:
     assert "MIPS study" in html
     # table: header from the union of keys, cells, empty cell for a missing key, caption
     assert "<th>task</th><th>states</th><th>fidelity</th><th>note</th>" in html
-    assert "<td>Div_3</td>" in html and '<td class="num">5</td>' in html
-    assert '<td class="num">1</td><td></td>' in html
+    assert "<td>Div_3</td>" in html and '<td class="num" data-v="5.0">5</td>' in html
+    assert '<td class="num" data-v="1.0">1</td><td></td>' in html
     assert "<td>a&lt;b &amp; c</td>" in html
     assert "<caption>state machines</caption>" in html
     # metrics: formatted values
@@ -47,8 +47,10 @@ def test_html_contains_every_block(fig) -> None:
     # markdown
     assert "<strong>linear</strong>" in html and "<code>h_t = W h</code>" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
-    # code: escaped, verbatim
-    assert '<pre><code class="language-python">def f(x):\n    return x &lt; 3 and' in html
+    # code: escaped, verbatim once the highlighting spans are taken out
+    code = re.search(r'<pre><code class="language-python">(.*?)</code></pre>', html, re.S).group(1)
+    assert re.sub(r"</?span[^>]*>", "", code) == "def f(x):\n    return x &lt; 3 and &#39;&amp;&#39;\n"
+    assert '<span class="tok-kw">def</span> <span class="tok-def">f</span>' in code
     assert "<figcaption>loss curve</figcaption>" in html
 
 
@@ -66,7 +68,8 @@ def test_figure_is_an_embedded_png_and_closed(fig) -> None:
 def test_self_contained(fig) -> None:
     html = full_report(fig).to_html()
     assert "http" not in html                                  # no links, scripts, fonts
-    assert "<script" not in html and "<link" not in html
+    assert "<script src" not in html and "<link" not in html
+    assert html.count("<script>") == 1                         # the inline table sorter
     assert not re.search(r'src="(?!data:)', html)              # every src is a data: URI
     assert "url(" not in html
 

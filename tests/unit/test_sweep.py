@@ -97,3 +97,30 @@ def test_process_pool_matches_in_process(tmp_path) -> None:
     pooled = run_sweep(pts, tmp_path, jobs=2, batch=1, progress=False)
     for rid in local:
         assert abs(local[rid]["train_loss"] - pooled[rid]["train_loss"]) < 1e-6
+
+
+def test_partial_sweeps_merge_into_sweep_json(tmp_path) -> None:
+    """A sweep over a subset adds to sweep.json; it never drops the runs of earlier sweeps."""
+    first = run_sweep(grid([0.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
+    second = run_sweep(grid([1.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
+    stored = json.loads((tmp_path / "sweep.json").read_text())["runs"]
+    assert stored.keys() == first.keys() | second.keys() and len(stored) == 2
+
+
+def test_crashed_group_is_a_failed_row(tmp_path) -> None:
+    bad = replace(grid([0.0], [0], [16], CFG, TRAIN)[0], seed=-1)    # torch rejects the seed
+    ok = grid([1.0], [0], [16], CFG, TRAIN)[0]
+    rows = run_sweep([bad, ok], tmp_path, batch=1, progress=False)
+    assert rows[ok.run_id]["status"] == "ok"
+    assert rows[bad.run_id]["status"] == "failed" and rows[bad.run_id]["reason"]
+
+
+def test_phase_table_covers_every_run_in_the_folder(tmp_path) -> None:
+    """Re-running the sweep on a subset must not rebuild phase_table.json from the subset."""
+    from algolens.studies.clock_pizza import phase_diagram
+    kw = dict(model=CFG, train=TRAIN, out_root=tmp_path, progress=False)
+    phase_diagram([0.0], [0], **kw)
+    rows, table = phase_diagram([1.0], [0], **kw)
+    assert len(rows) == 1 and sum(t["n_runs"] for t in table) == 2
+    stored = json.loads((tmp_path / "phase_table.json").read_text())
+    assert sum(t["n_runs"] for t in stored) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -24,7 +25,9 @@ from algolens.train.linear import features, linear_order
 from algolens.train.mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
 from algolens.store import RunStore
 from algolens.train.runs import read_progress, start_run, write_progress
-from algolens.train.search import plan
+from algolens.train.search import Candidate, plan
+
+search_mod = importlib.import_module("algolens.train.search")  # the name `search` is the function
 
 torch.set_num_threads(1)
 
@@ -132,7 +135,7 @@ def test_onehot_linear_order():
 
 
 def test_search_with_no_time_fails_with_reason(tmp_path):
-    with pytest.raises(ValueError, match="budget ran out"):
+    with pytest.raises(ValueError, match="budget exhausted"):
         search("Bitwise_Not", budget_seconds=1e-6, out=tmp_path, progress=False)
     [rec] = RunStore(tmp_path).list(study="train")
     assert rec.status == "failed" and "budget" in rec.reason
@@ -147,3 +150,63 @@ def test_hopeless_encoding_is_skipped():
     assert _hopeless(numeric, tried) and not _hopeless(onehot, tried)
     tried[0]["val_acc"] = 0.6
     assert not _hopeless(numeric, tried)
+
+
+def _tiny_plan(monkeypatch, steps: int = 300) -> None:
+    """A one-candidate plan (a masked h=1/2 ReLU ensemble) and small data: a search in seconds."""
+    cand = Candidate(2, 2, 16, "numeric", steps, n_models=4, batch=64, sizes=(1, 2))
+    monkeypatch.setattr(search_mod, "plan", lambda task, data: [cand])
+    for name, n in [("N_TRAIN", 2048), ("N_VAL", 512), ("N_CONFIRM", 1024), ("N_TEST", 1024)]:
+        monkeypatch.setattr(search_mod, name, n)
+
+
+def test_search_is_a_function_of_the_seed(tmp_path, monkeypatch):
+    """Same task, config and seed: the same weights and the same rows (timings aside)."""
+    _tiny_plan(monkeypatch)
+    a = search("Parity_Last2", seed=3, out=tmp_path / "a", progress=False)
+    b = search("Parity_Last2", seed=3, out=tmp_path / "b", progress=False)
+    assert a.tried[0]["steps"] > 0 and not a.budget_exhausted      # it did train
+    sa, sb = a.network.state_dict(), b.network.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:   # one code path run twice: equal to the bit (not two float paths compared)
+        torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=0)
+    untimed = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert untimed(a.tried) == untimed(b.tried)
+    assert a.config == b.config and a.accuracy == b.accuracy
+
+
+class _FakeClock:
+    """``time.monotonic`` that advances one second per call: a "slow machine", deterministic."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        self.t += 1.0
+        return self.t
+
+
+def test_search_whose_cap_bites_says_budget_exhausted(tmp_path, monkeypatch):
+    _tiny_plan(monkeypatch, steps=3000)
+    monkeypatch.setattr(search_mod.time, "monotonic", _FakeClock())
+    r = search("Parity_Last3", budget_seconds=3, out=tmp_path, progress=False)
+    assert r.budget_exhausted and r.summary()["budget_exhausted"]
+    assert r.tried[0]["status"] == "budget exhausted" and r.tried[0]["steps"] < 3000
+    metrics = json.loads((r.run_dir / "metrics.json").read_text())
+    assert metrics["budget_exhausted"] is True
+    [rec] = RunStore(tmp_path).list(study="train")
+    assert rec.status == "failed" and rec.reason.startswith("budget exhausted")
+
+
+def test_cli_says_budget_exhausted(tmp_path, monkeypatch):
+    _tiny_plan(monkeypatch, steps=3000)
+    monkeypatch.setattr(search_mod.time, "monotonic", _FakeClock())
+    res = CliRunner().invoke(main, ["train", "Parity_Last3", "--budget-seconds", "3",
+                                    "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "BUDGET EXHAUSTED" in res.output and "not the search's answer" in res.output
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(ValueError, match="budget_seconds must be > 0"):
+        search("Bitwise_Not", budget_seconds=0, out=None, progress=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import signal
 import sys
 
 import click
 
 from ..tasks.spec import TaskError
+from .common import INTERRUPT_HINT
 
 
 class _FriendlyGroup(click.Group):
@@ -20,8 +23,8 @@ class _FriendlyGroup(click.Group):
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted: finished runs are kept; re-run with --resume to continue",
-                       err=True)
+            hint = ctx.meta.get(INTERRUPT_HINT, "re-run with --resume to continue")
+            click.echo(f"interrupted: finished runs are kept; {hint}", err=True)
             sys.exit(130)
 
 
@@ -47,11 +50,22 @@ def _sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _register_all() -> None:
-    from . import clock_pizza, demo, mips, runs_cmd, tasks_cmd, train_cmd  # noqa: F401
+def register_commands(group: click.Group, package: str = __name__) -> list[str]:
+    """Add the commands of every ``<package>.<module>`` that defines ``register(group)``.
 
-    for mod in (tasks_cmd, train_cmd, mips, clock_pizza, demo, runs_cmd):
-        mod.register(main)
+    Modules are found with ``pkgutil`` (no hand-kept list): a new study's commands are one new
+    module in ``algolens.cli``. Returns the names of the modules that registered.
+    """
+    pkg = importlib.import_module(package)
+    done = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        if callable(getattr(module, "register", None)):
+            module.register(group)
+            done.append(info.name)
+    return done
 
 
-_register_all()
+register_commands(main)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import click
 
-from .common import echo_json, json_option
+from .common import echo_json, executor_options, json_option, on_interrupt
 
 
 def _floats(spec: str) -> list[float]:
@@ -32,30 +32,55 @@ def _ints(spec: str) -> list[int]:
         raise ValueError(f"cannot read {spec!r} as integers; use '0,1,2' or '0-9'") from e
 
 
-def _model_options(p: int, width: int, steps: int, wd: float, frac: float):
-    """The options shared by the training commands (defaults differ per study)."""
+def _preset_option(study: str):
+    """``--preset NAME``: fills every option the user did not give (explicit flags win)."""
+    from ..studies import presets
+
+    def apply(ctx: click.Context, param: click.Parameter, value: str | None):
+        if value is not None:
+            try:
+                pre = presets.get(value, study)
+            except ValueError as e:
+                raise click.BadParameter(str(e)) from None
+            ctx.default_map = {**(ctx.default_map or {}), **pre.options()}
+        return value
+
+    return click.option("--preset", default=None, is_eager=True, callback=apply,
+                        metavar="NAME", help=f"Named setting ({', '.join(presets.names(study))}); "
+                        f"default {presets.DEFAULT[study]}. Explicit options override it.")
+
+
+def _model_options(study: str):
+    """The options shared by the training commands; defaults come from the study's default
+    preset (``algolens.studies.presets``), ``--preset`` swaps in another."""
+    from ..studies import presets
+    d = presets.get(presets.DEFAULT[study]).options()
+
     def deco(fn):
         opts = [
-            click.option("--p", "p", default=p, show_default=True, help="Modulus."),
-            click.option("--width", default=width, show_default=True,
+            _preset_option(study),
+            click.option("--p", "p", default=d["p"], show_default=True, help="Modulus."),
+            click.option("--width", default=d["width"], show_default=True,
                          help="d_model (d_mlp = 4·width)."),
-            click.option("--heads", default=4, show_default=True),
-            click.option("--layers", default=1, show_default=True),
-            click.option("--act", type=click.Choice(["relu", "gelu"]), default="relu",
+            click.option("--heads", default=d["heads"], show_default=True),
+            click.option("--layers", default=d["layers"], show_default=True),
+            click.option("--act", type=click.Choice(["relu", "gelu"]), default=d["act"],
                          show_default=True),
-            click.option("--steps", default=steps, show_default=True,
+            click.option("--steps", default=d["steps"], show_default=True,
                          help="Full-batch steps (lower for a quick look)."),
-            click.option("--lr", default=1e-3, show_default=True),
-            click.option("--wd", default=wd, show_default=True, help="AdamW weight decay."),
-            click.option("--frac", default=frac, show_default=True, help="Training fraction."),
-            click.option("--eval-every", default=100, show_default=True,
+            click.option("--lr", default=d["lr"], show_default=True),
+            click.option("--wd", default=d["wd"], show_default=True, help="AdamW weight decay."),
+            click.option("--frac", default=d["frac"], show_default=True,
+                         help="Training fraction."),
+            click.option("--eval-every", default=d["eval_every"], show_default=True,
                          help="Curve resolution (metrics cost nothing extra)."),
-            click.option("--checkpoint-every", default=0, show_default=True,
+            click.option("--checkpoint-every", default=d["checkpoint_every"], show_default=True,
                          help="Save weights every N steps under checkpoints/ (0: none)."),
             click.option("--stop-at-100", is_flag=True,
                          help="Stop when train and val accuracy are both 100%."),
-            click.option("--threads", default=None, type=int,
-                         help="torch threads (default: torch's choice)."),
+            click.option("--threads", default=1, show_default=True, type=int,
+                         help="torch threads for this process. One is fastest for these small "
+                              "models on a busy machine; try more on an idle many-core one."),
             click.option("--device", default="cpu", show_default=True),
             click.option("--quiet", is_flag=True, help="No progress bar."),
         ]
@@ -69,9 +94,13 @@ def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
     import torch
 
     from ..models.transformer import TransformerConfig
+    from ..perf import keep_freed_memory
     from ..train.modular import TrainConfig
-    if kw.get("threads"):
-        torch.set_num_threads(kw["threads"])
+    if kw["threads"] < 1:
+        raise ValueError(f"--threads must be >= 1, got {kw['threads']}")
+    # process-wide switches belong here, at the command's entry, not in the library
+    torch.set_num_threads(kw["threads"])
+    keep_freed_memory()
     model = TransformerConfig(p=kw["p"], d_model=kw["width"], n_heads=kw["heads"],
                               d_mlp=4 * kw["width"], n_layers=kw["layers"], act=kw["act"],
                               causal=causal, eq_token=eq_token)
@@ -93,6 +122,7 @@ def clock_pizza() -> None:
       algolens clock-pizza train --alpha 1 --steps 3000 --width 64   # a quick look
       algolens clock-pizza analyze runs/clock_pizza/<id>
       algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --jobs 2
+      algolens clock-pizza sweep --preset reduced-p31-d32 --alphas 0:1:0.1 --seeds 0-9 --jobs 2
     """
 
 
@@ -101,10 +131,10 @@ def clock_pizza() -> None:
               help="Attention rate α (repeatable; all runs train as one batched ensemble).")
 @click.option("--seed", "seeds", multiple=True, type=int, default=(0,), show_default=True,
               help="Seed (repeatable).")
-@_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
+@_model_options("clock_pizza")
 @click.option("--out", default="runs/clock_pizza", show_default=True, help="Runs folder.")
 @json_option
-def cp_train(alphas, seeds, out, as_json, **kw) -> None:
+def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
     """Train (α × seed) models, save runs/clock_pizza/<id>/, measure and classify each.
 
     \b
@@ -119,9 +149,9 @@ def cp_train(alphas, seeds, out, as_json, **kw) -> None:
         return
     for r in results:
         s, m = r.summary, r.metrics
-        click.echo(f"{r.run_dir}: α={s['attn_rate']:.2f} seed={s['seed']} "
-                   f"val_acc={s['val_acc']:.4f} steps={s['steps_done']} "
-                   f"({s['seconds']:.0f} s for {s['n_members']} model(s)) -> {r.verdict}")
+        click.echo(f"{r.run_dir}: α={s.attn_rate:.2f} seed={s.seed} "
+                   f"val_acc={s.val_acc:.4f} steps={s.steps_done} "
+                   f"({s.seconds:.0f} s for {s.n_members} model(s)) -> {r.verdict}")
         if "s_g" in m:
             click.echo(f"    s_g={m['s_g']:.4f} q={m['q']:.4f} circularity={m['circularity']:.4f}")
         if m.get("analysis_error"):
@@ -150,17 +180,15 @@ def cp_analyze(run_dir, as_json) -> None:
 @click.option("--alphas", default="0:1:0.1", show_default=True, help="'0,0.5,1' or 'a:b:step'.")
 @click.option("--seeds", default="0-9", show_default=True, help="'0-9' or '0,3,7'.")
 @click.option("--widths", default=None, help="Several d_model values, '64,128' (default: --width).")
-@_model_options(p=59, width=128, steps=20_000, wd=2.0, frac=0.8)
-@click.option("--jobs", default=1, show_default=True, help="Local worker processes.")
-@click.option("--executor", default="local", show_default=True,
-              help="'local' or 'dask://host:port' (pip install algolens[dist]).")
+@_model_options("clock_pizza")
+@executor_options
 @click.option("--batch", default=0, show_default=True,
               help="Runs per batched ensemble (same width; any α and seed). 0: auto = 1 on "
                    "CPU (measured: at d=128 a batch is memory-bound, no faster per model), "
                    "8 on a GPU.")
 @click.option("--out", default="runs/clock_pizza/sweep", show_default=True)
 @json_option
-def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, **kw) -> None:
+def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset, **kw) -> None:
     """Phase diagram: α × seed × width runs, measured; Fig. 7 fractions per α bin.
 
     Resumable: finished run directories under --out are skipped. Each worker uses --threads
@@ -171,6 +199,7 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, **kw) -
       algolens clock-pizza sweep --alphas 0:1:0.25 --seeds 0-1 --steps 3000 --batch 5
       algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2 --batch 1
     """
+    on_interrupt(f"re-run the same command to continue: finished runs in {out} are skipped")
     from ..studies import clock_pizza as study
     kw["threads"] = kw.get("threads") or 1
     model, train = _configs(kw)
@@ -181,8 +210,22 @@ def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, **kw) -
     if as_json:
         echo_json({"runs": rows, "phase_table": table})
         return
-    click.echo(f"{len(rows)} runs in {out}")
+    n_all = sum(t["n_runs"] for t in table)
+    click.echo(f"{len(rows)} runs in this sweep; the table covers all {n_all} runs in {out}")
     click.echo(study.format_phase_table(table))
+
+
+def _list_presets(group: click.Group, study: str) -> None:
+    """Append the study's named settings to the group's --help."""
+    import inspect
+
+    from ..studies import presets
+    group.help = inspect.cleandoc(group.help or "") + (f"\n\n\b\nPresets (--preset NAME on {group.name} train"
+                                       f"{' and sweep' if study == 'clock_pizza' else ''}):\n"
+                                       + presets.listing(study))
+
+
+_list_presets(clock_pizza, "clock_pizza")
 
 
 # ------------------------------------------------------------------------------ grokking
@@ -200,11 +243,11 @@ def grokking() -> None:
 
 @grokking.command("train")
 @click.option("--seed", default=0, show_default=True)
-@_model_options(p=113, width=128, steps=40_000, wd=1.0, frac=0.3)
+@_model_options("grokking")
 @click.option("--out", default="runs/grokking", show_default=True)
 @click.option("--no-analyze", is_flag=True, help="Only train.")
 @json_option
-def gk_train(seed, out, no_analyze, as_json, **kw) -> None:
+def gk_train(seed, out, no_analyze, as_json, preset, **kw) -> None:
     """Train with checkpoints (every --checkpoint-every, default steps/40), then analyse.
 
     \b
@@ -244,10 +287,13 @@ def _show_grokking(res, as_json: bool) -> None:
         click.echo(f"{res.run_dir}: {res.error}")
         return
     s = res.summary
-    click.echo(f"{res.run_dir}: val_acc={s.get('val_acc', float('nan')):.4f} "
-               f"steps={s.get('steps_done')} key frequencies={list(res.key_freqs)}")
+    click.echo(f"{res.run_dir}: val_acc={s.val_acc:.4f} "
+               f"steps={s.steps_done} key frequencies={list(res.key_freqs)}")
     for name in ("memorisation", "circuit_formation", "cleanup"):
         click.echo(f"  {name:<18} {res.phases.get(name)}")
+
+
+_list_presets(grokking, "grokking")
 
 
 def register(group: click.Group) -> None:

@@ -12,12 +12,37 @@ from .. import tasks
 from ..tasks.spec import SequenceTask
 
 
+INTERRUPT_HINT = "algolens.interrupt_hint"      # ctx.meta key: what to do after Ctrl-C
+
+
+def on_interrupt(hint: str) -> None:
+    """Say what the user should run if this command is interrupted (printed after Ctrl-C)."""
+    click.get_current_context().meta[INTERRUPT_HINT] = hint
+
+
 def task_file_option(fn: Callable) -> Callable:
     """``--task-file PATH``: a Python file that registers extra tasks (repeatable)."""
     return click.option(
         "--task-file", "task_files", multiple=True, type=click.Path(dir_okay=False),
         help="Python file that calls algolens.tasks.register(...); its tasks become usable.",
     )(fn)
+
+
+def executor_options(fn: Callable) -> Callable:
+    """``--jobs N`` and ``--executor local|dask://HOST:PORT`` (checked before any work starts)."""
+    from ..executor import EXECUTOR_HELP, parse_executor
+
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        try:
+            parse_executor(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        return value
+
+    fn = click.option("--executor", default="local", show_default=True, callback=check,
+                      help=f"Where runs execute: {EXECUTOR_HELP}.")(fn)
+    return click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+                        help="Local worker processes (with --executor local).")(fn)
 
 
 def json_option(fn: Callable) -> Callable:

@@ -13,14 +13,13 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the runs and report.html.")
-@click.option("--budget-seconds", default=120.0, show_default=True,
-              help="Training budget per MIPS task.")
-@click.option("--cp-steps", default=4000, show_default=True,
-              help="Training steps of the two Clock/Pizza models.")
+              help="Folder for the runs (OUT/runs) and OUT/report.html.")
+@click.option("--cp-steps", default=None, type=click.IntRange(min=1),
+              help="Training steps of the two Clock/Pizza models (default: the "
+                   "reduced-p31-d32 preset's, 4000).")
 @json_option
-def demo(out: str, budget_seconds: float, cp_steps: int, as_json: bool) -> None:
-    """Train, distil and verify a few tasks; tell a Clock from a Pizza; write a report.
+def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
+    """Every study once: programs from RNNs, a Clock and a Pizza, a grokking run; a report.
 
     \b
     Example:
@@ -29,16 +28,23 @@ def demo(out: str, budget_seconds: float, cp_steps: int, as_json: bool) -> None:
     from ..studies import demo as demo_study
 
     log = (lambda *_: None) if as_json else (lambda s: click.echo(s, err=True))
-    res = demo_study.run(out=out, budget_seconds=budget_seconds, cp_steps=cp_steps, log=log)
+    res = demo_study.run(out=out, cp_steps=cp_steps, log=log)
     if as_json:
-        echo_json({"report": str(res.report_path), "mips": res.mips,
-                   "clock_pizza": res.clock_pizza, "seconds": round(res.seconds, 1)})
-    else:
-        solved = sum(r["solved"] for r in res.mips)
-        click.echo(f"MIPS: {solved}/{len(res.mips)} tasks solved with verified programs")
-        for r in res.clock_pizza:
-            m = r["metrics"]
-            click.echo(f"Clock/Pizza α={r['summary'].get('attn_rate')}: {r['verdict']} "
-                       f"(s_g={m.get('s_g', float('nan')):.3f}, q={m.get('q', float('nan')):.3f}, "
-                       f"c={m.get('circularity', float('nan')):.4f})")
-        click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")
+        echo_json(res.to_dict())
+        return
+    solved = sum(r.solved for r in res.mips)
+    click.echo(f"MIPS: {solved}/{len(res.mips)} tasks solved with verified programs")
+    for r in res.clock_pizza:
+        s, m = r.summary, r.metrics
+        verdict = r.verdict if s.val_acc >= 0.99 else f"not trained (accuracy {s.val_acc:.2f})"
+        click.echo(f"Clock/Pizza α={s.attn_rate:g}: {verdict} "
+                   f"(s_g={m.get('s_g', float('nan')):.3f}, q={m.get('q', float('nan')):.3f}, "
+                   f"c={m.get('circularity', float('nan')):.4f})")
+    for r in res.grokking:
+        s = r.summary
+        if s.val_acc >= 0.99:
+            click.echo(f"grokking p={s.p}: val acc {s.val_acc:.3f}, key frequencies "
+                       f"{list(r.key_freqs)}, phases {r.phases}")
+        else:
+            click.echo(f"grokking p={s.p}: not trained (accuracy {s.val_acc:.2f})")
+    click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from .common import echo_json, json_option, resolve_task, task_file_option
+from .common import (
+    echo_json,
+    executor_options,
+    json_option,
+    on_interrupt,
+    resolve_task,
+    task_file_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -21,14 +28,18 @@ def register(group: click.Group) -> None:
 @json_option
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Runs folder: program.py and mips.json go to runs/mips/<run-id>/.")
-@click.option("--budget-seconds", default=300.0, show_default=True, type=float,
-              help="Training budget per task (ignored when a finished run is reused).")
+@click.option("--budget-seconds", default=None, type=float,
+              help="Optional wall-clock safety cap per task search (default: none; the search's "
+                   "limits are counted in steps). If it bites, the result says 'budget "
+                   "exhausted'.")
 @click.option("--all", "all_tasks", is_flag=True, help="Run the 62-task benchmark.")
-@click.option("--tasks", "task_list", default="", help="With --all: comma-separated subset.")
-@click.option("--jobs", default=1, show_default=True, type=int,
-              help="With --all: tasks run in parallel processes.")
+@click.option("--tasks", "task_list", default=None, help="With --all: comma-separated subset.")
+@executor_options
+@click.option("--rerun", is_flag=True,
+              help="With --all: run every task again, even those already in --out/mips.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_list, jobs, seed):
+def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_list, jobs, executor,
+             rerun, seed):
     """Train (or reuse) an RNN for TASK, distil it into Python, verify the program.
 
     \b
@@ -36,16 +47,23 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
       algolens mips Parity_All                # prints the program and its verification
       algolens mips Add_Mod_3 --json          # one JSON object
       algolens mips --all --jobs 2            # benchmark table (Markdown + JSON in runs/mips/)
+      algolens mips --all --executor dask://127.0.0.1:8786   # the same on a dask cluster
+
+    With --all, tasks already in --out/mips/benchmark.json for the same task definition, seed
+    and budget are not run again (--rerun to force); the table there merges every finished task.
     """
     from ..studies import mips
 
     if all_tasks:
-        names = [t for t in task_list.split(",") if t] or None
+        on_interrupt("re-run the same command to continue: tasks already in "
+                     f"{Path(out) / 'mips' / 'benchmark.json'} are skipped")
+        names = None if task_list is None else [t.strip() for t in task_list.split(",") if t.strip()]
         for f in task_files:
             resolve_task(task or "Parity_All", (f,))
         results = mips.run_all(names, jobs=jobs, budget_seconds=budget_seconds, out=out,
-                               seed=seed, progress=not as_json)
-        md_path, js_path = mips.write_benchmark(results, Path(out) / "mips")
+                               seed=seed, progress=not as_json, executor=executor,
+                               task_files=task_files, resume=not rerun)
+        md_path, js_path = mips.write_benchmark([], Path(out) / "mips")
         if as_json:
             echo_json({"results": [r for r in results], "markdown": str(md_path),
                        "json": str(js_path)})

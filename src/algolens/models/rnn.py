@@ -90,13 +90,16 @@ def _mlp_dims(cfg: RNNConfig) -> tuple[list[int], list[int]]:
     return f, g
 
 
-def _stacked_mlp(n_models: int, dims: list[int], prefix: str, owner: nn.Module) -> list[str]:
-    """Create parameters ``{prefix}{k}_W [E, in, out]`` and ``{prefix}{k}_b [E, out]``."""
+def _stacked_mlp(n_models: int, dims: list[int], prefix: str, owner: nn.Module,
+                 gen: torch.Generator | None = None) -> list[str]:
+    """Create parameters ``{prefix}{k}_W [E, in, out]`` and ``{prefix}{k}_b [E, out]``.
+
+    Drawn from ``gen`` (None: torch's global generator, for an unseeded model)."""
     names = []
     for k, (i, o) in enumerate(zip(dims[:-1], dims[1:])):
         bound = 1 / math.sqrt(i)
-        W = torch.empty(n_models, i, o).uniform_(-bound, bound)
-        b = torch.empty(n_models, o).uniform_(-bound, bound)
+        W = torch.empty(n_models, i, o).uniform_(-bound, bound, generator=gen)
+        b = torch.empty(n_models, o).uniform_(-bound, bound, generator=gen)
         owner.register_parameter(f"{prefix}{k}_W", nn.Parameter(W))
         owner.register_parameter(f"{prefix}{k}_b", nn.Parameter(b))
         names.append(f"{prefix}{k}")
@@ -110,11 +113,11 @@ class RNNEnsemble(HookedModule):
         super().__init__()
         self.cfg = cfg
         self.n_models = n_models
-        if seed is not None:
-            torch.manual_seed(seed)
+        # a private generator: the global RNG (a user's notebook) is neither read nor reseeded
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
         fd, gd = _mlp_dims(cfg)
-        self.f_layers = _stacked_mlp(n_models, fd, "f", self)
-        self.g_layers = _stacked_mlp(n_models, gd, "g", self)
+        self.f_layers = _stacked_mlp(n_models, fd, "f", self, gen)
+        self.g_layers = _stacked_mlp(n_models, gd, "g", self, gen)
         scale = cfg.input_scale or (1.0,) * cfg.n_inputs
         self.register_buffer("input_scale", torch.tensor(scale, dtype=torch.float32),
                              persistent=False)

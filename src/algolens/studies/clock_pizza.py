@@ -22,6 +22,7 @@ from ..models.transformer import Transformer, TransformerConfig
 from ..store import tracking
 from ..train.modular import (
     RunResult,
+    RunSummary,
     TrainConfig,
     list_checkpoints,
     load_run,
@@ -31,7 +32,14 @@ from ..train.modular import (
     train_ensemble,
 )
 
+from .presets import DEFAULT as _DEFAULT_PRESETS
+from .presets import get as get_preset
+from .registry import Study
+
 DEFAULT_ROOT = Path("runs/clock_pizza")
+DEFAULT_PRESET = _DEFAULT_PRESETS["clock_pizza"]
+STUDY = Study("clock_pizza", "Clock vs Pizza: which algorithm a modular-addition transformer "
+              "learns (Zhong et al. 2023)", load_run=load_run)
 ALPHA_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6),
               (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0001)]
 
@@ -41,13 +49,13 @@ class ClockPizzaResult:
     """One analysed run: where it lives, its training summary, the metrics and the verdict."""
 
     run_dir: Path | None
-    summary: dict
+    summary: RunSummary
     metrics: dict = field(default_factory=dict)
     verdict: str = "unknown"
     report: str = ""
 
     def to_dict(self) -> dict:
-        return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary,
+        return {"run_dir": str(self.run_dir) if self.run_dir else None, "summary": self.summary.to_dict(),
                 "metrics": self.metrics, "verdict": self.verdict}
 
 
@@ -91,19 +99,29 @@ def _halfway_checkpoint(run_dir: Path | None, steps: int) -> Path | None:
     return ckpts[-1][1] if ckpts else None
 
 
+def _configs(preset: str, model: TransformerConfig | None, train: TrainConfig | None
+             ) -> tuple[TransformerConfig, TrainConfig]:
+    """``model`` and ``train`` where given, else the named preset's (``studies.presets``)."""
+    pre = get_preset(preset, "clock_pizza")
+    return model or pre.model_config(), train or pre.train_config()
+
+
 def run(attn_rate: float = 1.0, seed: int = 0, model: TransformerConfig | None = None,
-        train: TrainConfig = TrainConfig(), out_root: str | Path | None = DEFAULT_ROOT,
-        progress: bool = True) -> ClockPizzaResult:
-    """Train one model with attention rate α = ``attn_rate``, save it, measure it, classify it."""
-    return run_batch([attn_rate], [seed], model, train, out_root, progress)[0]
+        train: TrainConfig | None = None, out_root: str | Path | None = DEFAULT_ROOT,
+        progress: bool = True, preset: str = DEFAULT_PRESET) -> ClockPizzaResult:
+    """Train one model with attention rate α = ``attn_rate``, save it, measure it, classify it.
+
+    ``model`` / ``train`` default to the ``preset``'s (``"paper-p59-d128"``; or
+    ``"reduced-p31-d32"``, see ``algolens.studies.presets``)."""
+    return run_batch([attn_rate], [seed], model, train, out_root, progress, preset)[0]
 
 
 def run_batch(alphas: list[float], seeds: list[int], model: TransformerConfig | None = None,
-              train: TrainConfig = TrainConfig(), out_root: str | Path | None = DEFAULT_ROOT,
-              progress: bool = True) -> list[ClockPizzaResult]:
+              train: TrainConfig | None = None, out_root: str | Path | None = DEFAULT_ROOT,
+              progress: bool = True, preset: str = DEFAULT_PRESET) -> list[ClockPizzaResult]:
     """Every (α, seed) pair trained as one batched ensemble, then saved and measured one by one."""
     from ..train.modular import run_id
-    cfg = model or TransformerConfig()
+    cfg, train = _configs(preset, model, train)
     pairs = [(float(a), int(s)) for a in alphas for s in seeds]
     dirs, runs = None, []
     if out_root is not None:
@@ -145,8 +163,8 @@ def analyze(run_dir: str | Path, plots: bool = True) -> ClockPizzaResult:
     if metrics.get("report"):
         atomic_write_text(run_dir / "analysis.txt", metrics["report"] + "\n")
     from ..io import read_json
-    summary = read_json(run_dir / "metrics.json").get("summary", {}) \
-        if (run_dir / "metrics.json").is_file() else {}
+    summary = RunSummary.from_dict(read_json(run_dir / "metrics.json").get("summary", {})
+                                   if (run_dir / "metrics.json").is_file() else {})
     return _result(run_dir, summary, metrics)
 
 
@@ -202,7 +220,7 @@ def _save_plots(model: Transformer, clf, run_dir: Path) -> list[str]:
     return sorted(figs)
 
 
-def _result(run_dir, summary: dict, metrics: dict) -> ClockPizzaResult:
+def _result(run_dir, summary: RunSummary, metrics: dict) -> ClockPizzaResult:
     return ClockPizzaResult(run_dir, summary, {k: v for k, v in metrics.items() if k != "report"},
                             metrics.get("verdict", "unknown"), metrics.get("report", ""))
 
@@ -268,20 +286,29 @@ def format_phase_table(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def phase_diagram(alphas, seeds, widths=(128,), model: TransformerConfig | None = None,
-                  train: TrainConfig = TrainConfig(), out_root: str | Path = DEFAULT_ROOT / "sweep",
+def phase_diagram(alphas, seeds, widths=None, model: TransformerConfig | None = None,
+                  train: TrainConfig | None = None, out_root: str | Path = DEFAULT_ROOT / "sweep",
                   executor: str = "local", jobs: int = 1, batch: int = 8, threads: int = 1,
-                  progress: bool = True) -> tuple[dict[str, dict], list[dict]]:
-    """Sweep α × seed × width, measure every run, return ({run_id: row}, phase table)."""
-    from ..train.sweep import grid, run_sweep
+                  progress: bool = True, preset: str = DEFAULT_PRESET
+                  ) -> tuple[dict[str, dict], list[dict]]:
+    """Sweep α × seed × width, measure every run, return ({run_id: row}, phase table).
+
+    ``widths`` defaults to the model's d_model; ``model`` / ``train`` to the ``preset``'s. The
+    rows are this sweep's points; the table, phase_table.json and the plots cover every run
+    finished in ``out_root`` (earlier sweeps into the same folder included), so a re-run over a
+    subset never leaves them describing the subset alone."""
+    from ..train.sweep import grid, run_sweep, stored_runs
+    model, train = _configs(preset, model, train)
+    widths = (model.d_model,) if widths is None else widths
     if train.checkpoint_every == 0:   # a half-way checkpoint makes the `settled` check possible
         train = replace(train, checkpoint_every=max(1, train.steps // 2))
-    points = grid(alphas, seeds, widths, model or TransformerConfig(), train)
+    points = grid(alphas, seeds, widths, model, train)
     rows = run_sweep(points, out_root, executor, jobs, batch, analyse_run, threads,
                      progress=progress)
-    table = phase_table(list(rows.values()))
+    every = list({**stored_runs(out_root), **rows}.values())
+    table = phase_table(every)
     atomic_write_json(Path(out_root) / "phase_table.json", table)
-    _maybe_plot(list(rows.values()), Path(out_root))
+    _maybe_plot(every, Path(out_root))
     return rows, table
 
 

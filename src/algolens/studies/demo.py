@@ -1,8 +1,14 @@
-"""The quick tour: a few MIPS tasks distilled into verified programs, a Clock and a Pizza told
-apart, one self-contained HTML report. A few minutes on a 2-core laptop.
+"""The quick tour: every study once, on a setting that runs in minutes on a 2-core laptop, in
+one self-contained HTML report.
 
-Every number in the report comes from this run: programs are verified by running them, verdicts
-are computed from the trained weights.
+- MIPS: a few tasks, each trained (smallest RNN), distilled into a program, verified;
+- Clock vs Pizza: an α = 0 and an α = 1 transformer in the reduced setting, classified;
+- grokking: one small run, its Fourier key frequencies and three phases;
+
+Every number comes from this run: programs are verified by running them, verdicts are computed
+from the trained weights, and a network that did not learn is labelled so, not interpreted.
+All runs go into the run store ``<out>/runs``; the report is ``algolens report`` of that store
+with a summary of the tour on top. Results are typed (``MIPSResult``, ``ClockPizzaResult``).
 """
 
 from __future__ import annotations
@@ -10,25 +16,38 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .registry import Study
+
+STUDY = Study("demo", "The quick tour: every study once, in one HTML report")
 DEMO_TASKS = ("Parity_Last3", "Sum_Last3", "Add_Mod_3", "Binary_Addition", "Newton_Gravity")
 
 
 @dataclass
 class DemoResult:
+    """What the tour produced, one typed result per run of each study."""
+
     report_path: Path
-    mips: list[dict] = field(default_factory=list)
-    clock_pizza: list[dict] = field(default_factory=list)
+    mips: list[Any] = field(default_factory=list)           # MIPSResult
+    clock_pizza: list[Any] = field(default_factory=list)    # ClockPizzaResult
+    grokking: list[Any] = field(default_factory=list)       # GrokkingResult
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        return {"report": str(self.report_path), "mips": [r.to_dict() for r in self.mips],
+                "clock_pizza": [r.to_dict() for r in self.clock_pizza],
+                "grokking": [r.to_dict() for r in self.grokking],
+                "seconds": round(self.seconds, 1)}
 
-def _mips_part(tasks: tuple[str, ...], out: Path, budget: float, log) -> list:
+
+def _mips_part(tasks: tuple[str, ...], runs: Path, log) -> list:
     from . import mips
 
     results = []
     for name in tasks:
         log(f"[mips] {name}: training the smallest RNN, then distilling it ...")
-        res = mips.run(name, budget_seconds=budget, out=out / "runs", progress=False)
+        res = mips.run(name, out=runs, progress=False)
         v = res.verification
         log(f"[mips] {name}: solved={res.solved} form={res.form} "
             f"acc={v.accuracy if v else None} acc_2x={v.accuracy_2x if v else None}")
@@ -36,60 +55,104 @@ def _mips_part(tasks: tuple[str, ...], out: Path, budget: float, log) -> list:
     return results
 
 
-def _clock_pizza_part(out: Path, steps: int, log) -> list:
-    from ..models.transformer import TransformerConfig
-    from ..train.modular import TrainConfig
-    from . import clock_pizza
+def _clock_pizza_part(runs: Path, steps: int | None, log) -> list:
+    from . import clock_pizza, presets
 
     # The reduced setting of our 110-run phase diagram (p = 31, d = 32, 4000 steps, lr 2e-3):
     # both models train in under a minute and, for seed 0, end circular (Pizza and Clock).
-    model = TransformerConfig(p=31, d_model=32, n_heads=4, d_mlp=128)
-    train = TrainConfig(steps=steps, lr=2e-3, eval_every=100)
-    log(f"[clock-pizza] training α=0 and α=1 together (p=31, d=32, {steps} steps) ...")
-    return clock_pizza.run_batch([0.0, 1.0], [0], model, train, out / "runs" / "clock_pizza",
+    pre = presets.get(presets.DEMO_CLOCK_PIZZA)
+    steps = pre.steps if steps is None else steps
+    model, train = pre.model_config(), pre.train_config(steps=steps)
+    log(f"[clock-pizza] training α=0 and α=1 together ({pre.name}, {steps} steps) ...")
+    return clock_pizza.run_batch([0.0, 1.0], [0], model, train, runs / "clock_pizza",
                                  progress=False)
 
 
-def run(out: str | Path = "runs/demo", budget_seconds: float = 120.0, cp_steps: int = 4000,
-        tasks: tuple[str, ...] | None = None, log=print) -> DemoResult:
+def _grokking_part(runs: Path, log) -> list:
+    from . import grokking, presets
+
+    pre = presets.get(presets.DEMO_GROKKING)
+    log(f"[grokking] training one model ({pre.name}: {pre.describe()}) ...")
+    return [grokking.run(model=pre.model_config(), train=pre.train_config(),
+                         out_root=runs / "grokking", progress=False)]
+
+
+def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
+        tasks: tuple[str, ...] | None = None, grokking: bool = True, log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
-    from ..report import Report
+    from ..report.build import build_report
+    from ..store import RunStore
 
     out, t0 = Path(out), time.monotonic()
+    runs = out / "runs"
+    RunStore(runs).check_writable()            # a bad --out fails now, not after training
     tasks = DEMO_TASKS if tasks is None else tuple(tasks)
-    mips_results = _mips_part(tasks, out, budget_seconds, log)
-    cp_results = _clock_pizza_part(out, cp_steps, log)
-    rep = Report("algolens demo", "small networks, opened up — every claim checked in this run")
-    _mips_section(rep, mips_results)
-    _clock_pizza_section(rep, cp_results)
-    seconds = time.monotonic() - t0
-    rep.add_text(f"Total time: {seconds:.0f} s.")
-    path = rep.save(out / "report.html")
-    log(f"report written to {path}")
-    return DemoResult(path, [r.to_dict() for r in mips_results],
-                      [r.to_dict() for r in cp_results], seconds)
+    res = DemoResult(out / "report.html")
+    res.mips = _mips_part(tasks, runs, log)
+    res.clock_pizza = _clock_pizza_part(runs, cp_steps, log)
+    res.grokking = _grokking_part(runs, log) if grokking else []
+    res.seconds = time.monotonic() - t0
+    built = build_report(runs, recompute=True, title="algolens demo",
+                         preface=lambda rep: _summary(rep, res))
+    built.report.save(res.report_path)
+    log(f"report written to {res.report_path}")
+    return res
 
 
-def _mips_section(rep, results) -> None:
+def _summary(rep, res: DemoResult) -> None:
+    """The tour's headline tables, above the run store's index and each run's evidence."""
+    rep.add_text("Small networks, opened up — every claim checked in this run "
+                 f"({res.seconds:.0f} s).")
     rep.add_heading("RNN → program (MIPS)")
     rep.add_text(
         "For each task the architecture search trains the smallest RNN that is 100% correct, the "
         "distiller reads the network (never the labels) into a state machine and formulas, and "
         "the emitted standalone program is verified on 10,000 fresh sequences and on 2,000 "
         "sequences of twice the training length.")
-    rows = []
-    for r in results:
-        v = r.verification
-        rows.append({"task": r.task, "solved": r.solved, "form": r.form or "-",
-                     "network": r.network_desc, "accuracy": v.accuracy if v else None,
-                     "accuracy 2x": v.accuracy_2x if v else None,
-                     "train s": round(r.train_seconds, 1), "distil s": round(r.distill_seconds, 1),
-                     "failed pass": r.failed_pass or ""})
-    rep.add_table(rows, caption="Verification is exact match at every position.")
-    for r in results:
-        if r.program_source:
-            rep.add_heading(f"{r.task}: generated program", level=3)
-            rep.add_code(r.program_source)
+    rep.add_table([_mips_row(r) for r in res.mips],
+                  caption="Verification is exact match at every position.")
+    rep.add_heading("Clock vs Pizza")
+    rep.add_text(
+        "Two modular-addition transformers, one with standard attention (α = 1) and one with "
+        "constant attention (α = 0), in a reduced setting (p = 31, d = 32). Gradient "
+        "symmetricity s_g, distance irrelevance q and circularity c decide the verdict (Pizza: "
+        "q < 0.6; Clock: s_g < 0.98, q ≥ 0.6; non-circular if c < 0.995); 'leaning' is what s_g "
+        "and q alone say. A model below 99% validation accuracy gets no verdict.")
+    rep.add_table([_clock_pizza_row(r) for r in res.clock_pizza])
+    if res.grokking:
+        rep.add_heading("Grokking")
+        rep.add_text(
+            "A small modular-addition transformer trained on half of the pairs with weight "
+            "decay: it memorises first, then generalises. The progress measures read the "
+            "Fourier circuit from its checkpoints and locate the three phases.")
+        rep.add_table([_grokking_row(r) for r in res.grokking])
+
+
+def _mips_row(r) -> dict:
+    v = r.verification
+    return {"task": r.task, "solved": r.solved, "form": r.form or "-", "network": r.network_desc,
+            "accuracy": v.accuracy if v else None, "accuracy 2x": v.accuracy_2x if v else None,
+            "train s": round(r.train_seconds, 1), "distil s": round(r.distill_seconds, 1),
+            "failed pass": r.failed_pass or ""}
+
+
+def _clock_pizza_row(r) -> dict:
+    s, m = r.summary, r.metrics
+    trained = s.val_acc >= 0.99
+    return {"α": s.attn_rate, "val acc": s.val_acc,
+            "verdict": r.verdict if trained else f"not trained (accuracy {s.val_acc:.2f})",
+            "leaning": _leaning(m) if trained else "-", "s_g": m.get("s_g"), "q": m.get("q"),
+            "circularity": m.get("circularity")}
+
+
+def _grokking_row(r) -> dict:
+    s = r.summary
+    trained = s.val_acc >= 0.99
+    return {"p": s.p, "val acc": s.val_acc, "key frequencies":
+            ", ".join(map(str, r.key_freqs)) if trained else "-",
+            **{name: str(r.phases.get(name)) if trained else "-"
+               for name in ("memorisation", "circuit_formation", "cleanup")},
+            "note": "" if trained else f"not trained (accuracy {s.val_acc:.2f})"}
 
 
 def _leaning(m: dict) -> str:
@@ -103,34 +166,3 @@ def _leaning(m: dict) -> str:
     if q >= Q_PIZZA and s_g < SG_SYMMETRIC:
         return "Clock-like"
     return "mixed"
-
-
-def _clock_pizza_section(rep, results) -> None:
-    from ..analysis.transformer import plots
-    from ..train.modular import load_run
-
-    rep.add_heading("Clock vs Pizza")
-    rep.add_text(
-        "Two modular-addition transformers, one with standard attention (α = 1) and one with "
-        "constant attention (α = 0). Gradient symmetricity s_g, distance irrelevance q and "
-        "circularity c decide the verdict (Pizza: q < 0.6; Clock: s_g < 0.98, q ≥ 0.6). This is "
-        "a reduced setting (p = 31, d = 32, 4000 steps; in our 110-run sweep of it 38% of runs "
-        "end circular and the Pizza→Clock transition is at α ≈ 0.54). A run whose embeddings are "
-        "not clean circles (c < 0.995) is reported 'non-circular'; the 'leaning' column shows what "
-        "s_g and q alone say. `algolens clock-pizza train` runs the "
-        "paper's p = 59, d = 128, 20k steps.")
-    rows = []
-    for r in results:
-        m = r.metrics
-        rows.append({"α": r.summary.get("attn_rate"), "verdict": r.verdict,
-                     "leaning": _leaning(m),
-                     "s_g": m.get("s_g"), "q": m.get("q"), "circularity": m.get("circularity"),
-                     "val acc": r.summary.get("final_val_acc")})
-    rep.add_table(rows)
-    for r in results:
-        if r.run_dir is None:
-            continue
-        model = load_run(r.run_dir)
-        W_E = model.W_E.detach().numpy()[: model.cfg.p]
-        rep.add_figure(plots.plot_embedding_circles(W_E),
-                       caption=f"α = {r.summary.get('attn_rate')}: embedding PCA ({r.verdict})")

@@ -15,6 +15,7 @@ from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
 from ..store import tracking
 from ..train.modular import (
+    RunSummary,
     TrainConfig,
     list_checkpoints,
     load_run,
@@ -25,11 +26,16 @@ from ..train.modular import (
     train_ensemble,
 )
 
+from .presets import get as get_preset
+from .registry import Study
+
 DEFAULT_ROOT = Path("runs/grokking")
-NANDA_MODEL = TransformerConfig(p=113, d_model=128, n_heads=4, d_mlp=512, causal=True,
-                                eq_token=True, attn_rate=1.0)
-NANDA_TRAIN = TrainConfig(steps=40_000, weight_decay=1.0, train_frac=0.3, eval_every=100,
-                          checkpoint_every=500)
+STUDY = Study("grokking", "Grokking progress measures of modular addition (Nanda et al. 2023)",
+              load_run=load_run)
+# Nanda et al.'s setting, stated once in studies.presets ("nanda-p113"); checkpoint_every 0
+# means every steps // 40 (see ``train``)
+NANDA_MODEL = get_preset("nanda-p113").model_config(attn_rate=1.0)
+NANDA_TRAIN = get_preset("nanda-p113").train_config()
 
 
 @dataclass
@@ -37,14 +43,14 @@ class GrokkingResult:
     """Progress-measure table per checkpoint, key frequencies and phases of one run."""
 
     run_dir: Path
-    summary: dict
+    summary: RunSummary
     table: list[dict] = field(default_factory=list)
     key_freqs: tuple[int, ...] = ()
     phases: dict = field(default_factory=dict)
     error: str = ""
 
     def to_dict(self) -> dict:
-        return {"run_dir": str(self.run_dir), "summary": self.summary, "table": self.table,
+        return {"run_dir": str(self.run_dir), "summary": self.summary.to_dict(), "table": self.table,
                 "key_freqs": list(self.key_freqs), "phases": self.phases, "error": self.error}
 
 
@@ -63,18 +69,21 @@ def train(seed: int = 0, model: TransformerConfig = NANDA_MODEL,
     return run_dir
 
 
+_train = train     # ``run``'s keyword ``train`` (a TrainConfig) shadows the function
+
+
 def analyze(run_dir: str | Path) -> GrokkingResult:
     """Progress measures over every checkpoint of ``run_dir`` (plus the final weights)."""
     run_dir = Path(run_dir)
     conf = read_json(run_dir / "config.json")
     tcfg = TrainConfig.from_dict(conf["train"])
     metrics = read_json(run_dir / "metrics.json")
-    summary, hist = metrics.get("summary", {}), metrics.get("history", {})
+    summary, hist = RunSummary.from_dict(metrics.get("summary", {})), metrics.get("history", {})
     p = conf["model"]["p"]
     split = tcfg.split_seed if tcfg.split_seed is not None else conf["seed"]
     mask = split_mask(p, tcfg.train_frac, split).numpy()
     ckpts = [(s, load_run(run_dir, path.name)) for s, path in list_checkpoints(run_dir)]
-    final = summary.get("steps_done", tcfg.steps)
+    final = summary.steps_done if isinstance(summary.steps_done, int) else tcfg.steps
     if not ckpts or ckpts[-1][0] != final:
         ckpts.append((final, load_run(run_dir)))
     try:
@@ -91,10 +100,10 @@ def analyze(run_dir: str | Path) -> GrokkingResult:
     return res
 
 
-def run(seed: int = 0, model: TransformerConfig = NANDA_MODEL, train_cfg: TrainConfig = NANDA_TRAIN,
+def run(seed: int = 0, model: TransformerConfig = NANDA_MODEL, train: TrainConfig = NANDA_TRAIN,
         out_root: str | Path = DEFAULT_ROOT, progress: bool = True) -> GrokkingResult:
-    """Train, then analyse: the whole study in one call."""
-    return analyze(train(seed, model, train_cfg, out_root, progress))
+    """Train, then analyse: the whole study in one call (keywords as ``clock_pizza.run``)."""
+    return analyze(_train(seed, model, train, out_root, progress))
 
 
 def _maybe_plot(pm, run_dir: Path) -> None:

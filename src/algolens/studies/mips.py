@@ -1,7 +1,7 @@
 """MIPS: train an RNN on a sequence task, distil it into a Python program, verify the program.
 
     >>> from algolens.studies import mips
-    >>> res = mips.run("Parity_All", budget_seconds=60)      # doctest: +SKIP
+    >>> res = mips.run("Parity_All")                         # doctest: +SKIP
     >>> print(res.program_source); res.verification.accuracy  # doctest: +SKIP
 
 The distiller (``distill``) is a chain of checked passes -- collect hidden states, integer
@@ -16,7 +16,6 @@ network and verify the program. ``network=`` accepts any torch RNN with the adap
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +45,7 @@ from ..codegen import ProgramInfo, Verification, verify_source
 from ..codegen.python import render_program
 from ..codegen.ir import SymbolicProgram, size
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
+from ..perf import fast_cpu
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
 
@@ -225,6 +225,7 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task, states),
                     lambda e: e.machine_ is not None and e.fidelity_ == 1.0)
     if fsm is not None:
+        passes[-1].extra["machine"] = fsm.machine_          # saved as fsm.json (for reports)
         form = _fit_pass(passes, "formula_search",
                          lambda: FormulaSearch(time_cap=time_cap).fit(fsm.machine_, task),
                          lambda e: e.formulas_ is not None)
@@ -329,13 +330,13 @@ def distil_module(task: str | SequenceTask, rnn: torch.nn.Module, readout, symbo
 
 
 # ---------------------------------------------------------------------- training
-def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, seed: int,
+def obtain_network(task: SequenceTask, budget_seconds: float | None, out: str | Path, seed: int,
                    progress: bool, reuse: bool = True) -> dict:
     """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
     from ..train.runs import find_run, load_run
     from ..train.search import search
 
-    run_dir = find_run(task.name, root=str(out)) if reuse else None
+    run_dir = find_run(task.name, root=str(out), fingerprint=task.fingerprint()) if reuse else None
     if run_dir is not None:
         net, meta = load_run(run_dir)
         return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
@@ -346,11 +347,11 @@ def obtain_network(task: SequenceTask, budget_seconds: float, out: str | Path, s
 
 
 # ---------------------------------------------------------------------- orchestrator
-def run(task: str | SequenceTask, network=None, budget_seconds: float = 300.0,
+@fast_cpu(threads=1)    # small nets run fastest on one thread; the caller's count is restored
+def run(task: str | SequenceTask, network=None, budget_seconds: float | None = None,
         out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
         write: bool = True) -> MIPSResult:
     """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
-    torch.set_num_threads(1) if torch.get_num_threads() > 2 else None
     task = get_task(task)
     if network is None:
         got = obtain_network(task, budget_seconds, out, seed, progress, reuse)
@@ -388,45 +389,78 @@ def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
                "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
         reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
         run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
+        machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
+        if machine is not None:
+            run.write_json("fsm.json", machine)              # drawn by `algolens report`
         run.finish(None, status="done" if res.solved else "failed", reason=reason,
                    key_metrics=key)
 
 
 # ---------------------------------------------------------------------- benchmark
+def task_fingerprint(task: SequenceTask) -> str:
+    """``task.fingerprint()``: an edited task file is a different point, not a finished one."""
+    return task.fingerprint()
+
+
+def _point(task: SequenceTask, budget_seconds: float | None, seed: int) -> dict:
+    """What makes two benchmark results of a task the same result (the search is a function of
+    the task and seed; a safety cap, when set, is part of the point because it can bite)."""
+    return {"fingerprint": task_fingerprint(task), "seed": int(seed),
+            "budget_seconds": None if budget_seconds is None else float(budget_seconds)}
+
+
 def _run_one(args: tuple) -> dict:
+    """The executor's unit of work: one task, one torch thread (restored afterwards)."""
     name, budget, out, seed = args
-    torch.set_num_threads(1)
-    try:
-        return run(name, budget_seconds=budget, out=out, seed=seed).to_dict()
-    except Exception as e:     # one broken task must not stop the benchmark
-        return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
-                "accuracy_2x": None, "failed_pass": "run", "reason": f"{type(e).__name__}: {e}"}
+    return run(name, budget_seconds=budget, out=out, seed=seed).to_dict()   # one thread, scoped
 
 
-def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float = 300.0,
-            out: str | Path = "runs", seed: int = 0, progress: bool = True) -> list[dict]:
-    """Run the benchmark (default: the 62 tasks), ``jobs`` processes; returns JSON records."""
-    from tqdm import tqdm
+def _crashed(name: str, reason: str) -> dict:
+    """The record of a task whose run raised: one broken task must not stop the benchmark."""
+    return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
+            "accuracy_2x": None, "failed_pass": "run", "reason": reason}
 
+
+def finished_record(folder: str | Path, task: str, point: dict) -> dict | None:
+    """The stored benchmark record of ``task`` in ``folder`` if it was run for the same point
+    (task definition, seed, budget) and did not crash, else None."""
+    rec = _stored_records(Path(folder)).get(task)
+    if rec is None or rec.get("point") != point or rec.get("failed_pass") == "run":
+        return None
+    return rec
+
+
+def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float | None = None,
+            out: str | Path = "runs", seed: int = 0, progress: bool = True,
+            executor: str = "local", task_files=(), resume: bool = True) -> list[dict]:
+    """Run the benchmark (default: the 62 tasks) on ``executor`` (``"local"`` with ``jobs``
+    processes, or ``"dask://host:port"``); return one JSON record per task, in ``names`` order.
+
+    Records merge by task name into ``out/mips/benchmark.{json,md}`` as each task finishes; with
+    ``resume`` a task already recorded there for the same definition, seed and budget is not
+    run again. ``task_files`` (paths or ``TaskSource``) travel to every worker as source text.
+    """
+    from ..executor import TaskSource, run_items
     from ..tasks import benchmark_names
-    names = names or benchmark_names()
-    for n in names:
-        get_task(n)                                      # fail fast on a typo
-    args = [(n, budget_seconds, str(out), seed) for n in names]
-    bar = tqdm(total=len(args), desc="mips", file=sys.stderr, disable=not progress)
-    results = []
-    if jobs <= 1:
-        for a in args:
-            results.append(_run_one(a))
-            bar.update()
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(jobs) as ex:
-            for r in ex.map(_run_one, args):
-                results.append(r)
-                bar.update()
-    bar.close()
-    return results
+
+    if names is not None and not names:
+        raise ValueError("no task names given; pass --tasks NAME[,NAME...] or leave it out for "
+                         "all 62 benchmark tasks")
+    if budget_seconds is not None and not budget_seconds > 0:
+        raise ValueError(f"--budget-seconds must be > 0 (or left out: no cap), got "
+                         f"{budget_seconds}")
+    names = list(dict.fromkeys(names or benchmark_names()))
+    points = {n: _point(get_task(n), budget_seconds, seed) for n in names}  # fails fast on typos
+    folder = Path(out) / "mips"
+    results = {n: r for n in names
+               if resume and (r := finished_record(folder, n, points[n])) is not None}
+    todo = [(n, (n, budget_seconds, str(out), seed)) for n in names if n not in results]
+    sources = tuple(f if isinstance(f, TaskSource) else TaskSource.read(f) for f in task_files)
+    for name, rec in run_items(_run_one, todo, executor, jobs, task_sources=sources,
+                               failed=_crashed, progress=progress, desc="mips", unit="task"):
+        results[name] = {**rec, "point": points[name]}
+        write_benchmark([results[name]], folder)
+    return [results[n] for n in names]
 
 
 def benchmark_markdown(results: list[dict]) -> str:
@@ -460,8 +494,59 @@ def benchmark_markdown(results: list[dict]) -> str:
 
 
 def write_benchmark(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
+    """Merge ``results`` by task name into ``folder/benchmark.json`` and rewrite the Markdown
+    table from every record there (benchmark order, then user tasks by name)."""
     from ..io import atomic_write_json, atomic_write_text
     folder = Path(folder)
-    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(results) + "\n")
-    js = atomic_write_json(folder / "benchmark.json", results)
+    merged = {**_stored_records(folder), **{r["task"]: r for r in results}}
+    rows = [merged[n] for n in _table_order(merged)]
+    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(rows) + "\n")
+    js = atomic_write_json(folder / "benchmark.json", rows)
     return md, js
+
+
+def _stored_records(folder: Path) -> dict[str, dict]:
+    """{task: record} from ``folder/benchmark.json`` (empty if absent or unreadable)."""
+    from ..io import read_json
+    path = folder / "benchmark.json"
+    if not path.is_file():
+        return {}
+    try:
+        rows = read_json(path)
+    except ValueError:
+        return {}
+    return {r["task"]: r for r in rows if isinstance(r, dict) and "task" in r} \
+        if isinstance(rows, list) else {}
+
+
+def _table_order(records: dict[str, dict]) -> list[str]:
+    from ..tasks import benchmark_names
+    bench = [n for n in benchmark_names() if n in records]
+    return bench + sorted(set(records) - set(bench))
+
+
+# ---------------------------------------------------------------------- registry
+from ..train.runs import load_run as _load_rnn_run  # noqa: E402  (used by this module's studies)
+from .registry import Study  # noqa: E402
+
+
+def load_mips_run(run_dir: str | Path) -> tuple[Any, dict]:
+    """A distilled run (``runs/mips/<run-id>/``): the network it was read from (None if that
+    training run is gone or there was none) and its mips.json record."""
+    from ..io import read_json
+    run_dir = Path(run_dir)
+    if not (run_dir / "mips.json").is_file():
+        raise ValueError(f"{run_dir} has no mips.json; pass a run directory that "
+                         "`algolens mips TASK` wrote (runs/mips/<run-id>)")
+    record = read_json(run_dir / "mips.json")
+    net_dir = record.get("network_run")
+    net = _load_rnn_run(net_dir)[0] if net_dir and Path(net_dir).is_dir() else None
+    return net, record
+
+
+STUDIES = (
+    Study("mips", "MIPS: RNN -> verified Python program for sequence tasks (Michaud et al. 2024)",
+          load_run=load_mips_run),
+    Study("train", "The RNN architecture search: the smallest RNN that solves a task",
+          load_run=_load_rnn_run),
+)

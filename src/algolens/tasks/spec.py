@@ -11,6 +11,7 @@ Arrays used for training and verification have a fixed layout:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -143,6 +144,17 @@ class SequenceTask:
                     for ch in self.channels]
             xs = cols[0] if self.n_channels == 1 else np.stack(cols, axis=-1)
         return xs.astype(np.int64)
+
+    def fingerprint(self) -> str:
+        """A hash of what defines the task: name, alphabet, length and the reference's outputs
+        on fixed inputs. An edited task file with the same name is a different task, so a run
+        trained on the old definition is never reused for it."""
+        xs = self.sample(64, rng=20_240_601)
+        ys = self.targets(xs)
+        h = hashlib.sha256(repr((self.name, self.channels, self.length, self.output_dim)).encode())
+        h.update(np.ascontiguousarray(xs, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(ys, dtype=np.int64).tobytes())
+        return h.hexdigest()[:16]
 
     def targets(self, xs: np.ndarray) -> np.ndarray:
         """Apply the reference to every row of an input array (layout in the module docstring)."""

@@ -1,11 +1,14 @@
 """Training loops, architecture search, batched ensembles, checkpoints and the run index."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .rnn import TaskData, TrainingDiverged, TrainResult, default_config, train_ensemble
+from .loop import Loop, LoopResult, TrainingDiverged
+from .rnn import TaskData, TrainResult, default_config, train_ensemble
 from .runs import find_run, list_runs, load_run
 from .search import SearchResult, search
 
 __all__ = [
+           "Loop",
+           "LoopResult",
            "SearchResult",
            "TaskData",
            "TrainResult",

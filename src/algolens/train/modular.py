@@ -10,6 +10,8 @@ vocabulary, for E members at once (each with its own seed, split and α). On eva
 forward covers all p² pairs, so validation loss / accuracy come with it and the train loss is a
 mask. Between eval steps, when the split is small (grokking's 30%), only the train pairs are
 computed (``TransformerEnsemble.pair_logits``). Deeper models use the plain stacked forward.
+The loop itself (updates, schedule, evaluation points, divergence, checkpoints, progress) is the
+shared ``train.loop.Loop``; this module plugs that fast path in as its step function.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import torch
 from ..io import atomic_write_bytes, read_json
 from ..models.transformer import Transformer, TransformerConfig, TransformerEnsemble, make_inputs
 from ..store import Run, check_weights, open_run_dir
+from ..perf import fast_cpu
+from .loop import Loop, TrainingDiverged, adamw, linear_warmup
 
 
 @dataclass(frozen=True)
@@ -104,15 +108,44 @@ class RunResult:
         net.load_state_dict(self.state)
         return net
 
-    def summary(self) -> dict:
+    def summary(self) -> RunSummary:
         h = self.history
         last = lambda xs: xs[-1] if xs else float("nan")
-        return {"run_id": self.run_id, "seed": self.seed, "attn_rate": self.config.attn_rate,
-                "d_model": self.config.d_model, "p": self.config.p, "status": self.status,
-                "reason": self.reason, "steps_done": self.steps_done, "seconds": self.seconds,
-                "n_members": self.n_members, "train_loss": last(h.train_loss),
-                "val_loss": last(h.val_loss), "train_acc": last(h.train_acc),
-                "val_acc": last(h.val_acc)}
+        return RunSummary(self.run_id, self.seed, self.config.attn_rate, self.config.d_model,
+                          self.config.p, self.status, self.reason, self.steps_done, self.seconds,
+                          self.n_members, last(h.train_loss), last(h.val_loss),
+                          last(h.train_acc), last(h.val_acc))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How one modular-addition training run ended (metrics.json's "summary"): typed, so that
+    a reader asking for a field that does not exist fails at once instead of getting nothing."""
+
+    run_id: str
+    seed: int
+    attn_rate: float
+    d_model: int
+    p: int
+    status: str                      # "ok" | "diverged"
+    reason: str
+    steps_done: int
+    seconds: float
+    n_members: int
+    train_loss: float
+    val_loss: float
+    train_acc: float
+    val_acc: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunSummary:
+        """Read a saved summary; fields a run did not record are NaN (numbers) or ''."""
+        from dataclasses import fields
+        nan = float("nan")
+        return cls(**{f.name: d.get(f.name, "" if f.type == "str" else nan) for f in fields(cls)})
 
 
 def split_mask(p: int, frac: float, seed: int) -> torch.Tensor:
@@ -192,51 +225,56 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     the step and a suggested fix; training stops when every member has diverged, at
     ``tcfg.steps``, or (``stop_at_100``) when every live member is 100% on train and val.
     """
-    dev = torch.device(tcfg.device)
-    keep_freed_memory()
     # Late in training, float32 softmax tails and tiny gradients become subnormal numbers, which
     # x86 CPUs process ~100x slower (measured: 12 -> 6 steps/s by step 2k). Flushing them to
-    # zero changes nothing that matters here (the loss is computed in float64).
-    torch.set_flush_denormal(True)
+    # zero changes nothing that matters here (the loss is computed in float64); scoped to
+    # training, so the caller's setting is back afterwards.
+    with fast_cpu(flush_denormal=True):
+        return _train(cfg, seeds, alphas, tcfg, checkpoint_dirs, progress)
+
+
+def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
+           tcfg: TrainConfig, checkpoint_dirs: list[Path] | None, progress: bool
+           ) -> list[RunResult]:
+    """The modular plug-in of ``train.loop.Loop``: the ``_Stepper`` fast path as step function,
+    metrics from the eval step's own all-pairs logits, per-run curves and divergence reasons."""
+    dev = torch.device(tcfg.device)
     alphas = [cfg.attn_rate] * len(seeds) if alphas is None else [float(a) for a in alphas]
     ens = TransformerEnsemble(cfg, seeds, alphas).to(dev)
     E = ens.n_models
     tokens, labels = (t.to(dev) for t in make_inputs(cfg))
     masks = torch.stack([split_mask(cfg.p, tcfg.train_frac, s if tcfg.split_seed is None
                                     else tcfg.split_seed) for s in seeds]).to(dev)
-    step_fn = _Stepper(ens, masks, labels, tokens)
-    opt = _optimizer(ens, tcfg)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / tcfg.warmup) if tcfg.warmup else 1.0)
+    stepper = _Stepper(ens, masks, labels, tokens)
     members = [ens.member_config(i) for i in range(E)]
     results = [RunResult(run_id(members[i], tcfg, seeds[i]), members[i], tcfg, seeds[i],
                          History(), n_members=E) for i in range(E)]
-    alive = torch.ones(E, dtype=torch.bool, device=dev)
-    bar = _bar(tcfg.steps, progress)
-    t0, updates = time.perf_counter(), 0
-    if tcfg.checkpoint_every and checkpoint_dirs:   # the initialisation, for progress curves
-        _save_checkpoints(checkpoint_dirs, ens, 0)
-    for step in range(tcfg.steps):
-        last = step == tcfg.steps - 1
-        evaluate = step % tcfg.eval_every == 0 or last
-        train_loss, val_loss, logits = step_fn(full=evaluate)
-        _check_finite(train_loss, alive, results, step, tcfg)
-        if not alive.any():
-            break
-        if evaluate:
-            correct = logits.argmax(-1) == labels                  # [E, p*p], eval steps only
-            done = _record(results, step, train_loss, val_loss, correct, masks, alive, bar)
-            if tcfg.stop_at_100 and done:
-                break
-        opt.zero_grad(set_to_none=True)
-        torch.where(alive, train_loss, torch.zeros_like(train_loss)).sum().backward()
-        opt.step()
-        sched.step()
-        updates += 1
-        bar.update(1)
-        if tcfg.checkpoint_every and checkpoint_dirs and updates % tcfg.checkpoint_every == 0:
-            _save_checkpoints(checkpoint_dirs, ens, updates)
-    bar.close()
+    held: dict[str, torch.Tensor] = {}
+
+    def step_fn(it: int, evaluate: bool) -> torch.Tensor:
+        held["train"], held["val"], held["logits"] = stepper(full=evaluate)
+        return held["train"]
+
+    def eval_fn(it: int, alive: torch.Tensor) -> dict:
+        correct = held["logits"].argmax(-1) == labels                 # [E, p*p], eval steps only
+        return _record(results, it, held["train"], held["val"], correct, masks, alive)
+
+    def checkpoint(n: int) -> None:
+        _save_checkpoints(checkpoint_dirs, ens, n)
+
+    loop = Loop(step_fn, adamw(ens.parameters(), tcfg.lr, tcfg.weight_decay, tcfg.betas,
+                               fused=True),
+                steps=tcfg.steps, schedule=linear_warmup(tcfg.warmup), eval_fn=eval_fn,
+                eval_at=lambda it: it % tcfg.eval_every == 0 or it == tcfg.steps - 1,
+                stop_rule=(lambda it, m: m["done"]) if tcfg.stop_at_100 else None,
+                on_diverged=lambda bad, it, loss: _mark_diverged(results, bad, it, loss, tcfg),
+                on_checkpoint=checkpoint if checkpoint_dirs else None,
+                checkpoint_every=tcfg.checkpoint_every, progress=progress)
+    t0 = time.perf_counter()
+    try:
+        updates = loop.run().steps
+    except TrainingDiverged:          # every run is marked diverged, with its step and a fix
+        updates = 0
     seconds = time.perf_counter() - t0
     for i, r in enumerate(results):
         r.steps_done = updates if r.status == "ok" else r.steps_done
@@ -244,52 +282,20 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     return results
 
 
-_ALLOCATOR_TUNED = False
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc malloc to keep freed blocks up to 32 MiB instead of returning them to the OS.
-
-    Each step allocates several [p², d_mlp] tensors; with the default thresholds every one is a
-    fresh mmap whose pages fault in (measured: ~6.9k page faults and ~30% of a step's CPU time at
-    p = 59). Process-wide and harmless elsewhere; a no-op where glibc is absent.
-    """
-    global _ALLOCATOR_TUNED
-    if _ALLOCATOR_TUNED:
-        return
-    _ALLOCATOR_TUNED = True
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)    # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 << 20)   # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-def _optimizer(ens: TransformerEnsemble, tcfg: TrainConfig) -> torch.optim.Optimizer:
-    kw = dict(lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=tuple(tcfg.betas))
-    try:
-        return torch.optim.AdamW(ens.parameters(), fused=True, **kw)
-    except (RuntimeError, TypeError):  # fused not available for this device/dtype
-        return torch.optim.AdamW(ens.parameters(), **kw)
-
-
-def _check_finite(loss: torch.Tensor, alive: torch.Tensor, results: list[RunResult], step: int,
-                  tcfg: TrainConfig) -> None:
-    bad = alive & ~torch.isfinite(loss.detach())
-    for i in bad.nonzero().flatten().tolist():
+def _mark_diverged(results: list[RunResult], bad: list[int], step: int, loss: torch.Tensor,
+                   tcfg: TrainConfig) -> None:
+    for i in bad:
         r = results[i]
         r.status, r.steps_done = "diverged", step
         r.reason = (f"loss became {loss[i].item()} at step {step} (lr {tcfg.lr}); the run is "
                     "stopped: try a lower --lr or a longer warm-up")
-        alive[i] = False
 
 
 def _record(results: list[RunResult], step: int, train_loss: torch.Tensor,
             val_loss: torch.Tensor, correct: torch.Tensor, masks: torch.Tensor,
-            alive: torch.Tensor, bar) -> bool:
-    """Append curve points; return True when every live member is 100% on train and val."""
+            alive: torch.Tensor) -> dict:
+    """Append curve points; metrics of the live members (worst of each) and ``done``: every
+    live member is 100% on train and val."""
     c = correct.double()
     m = masks.double()
     tr_acc = ((c * m).sum(1) / m.sum(1)).tolist()
@@ -305,16 +311,10 @@ def _record(results: list[RunResult], step: int, train_loss: torch.Tensor,
         h.train_acc.append(tr_acc[i])
         h.val_acc.append(va_acc[i])
     live = [i for i in range(len(results)) if bool(alive[i])]
-    if live:
-        bar.set_postfix(train_loss=f"{min(tl[i] for i in live):.2e}",
-                        val_acc=f"{min(va_acc[i] for i in live):.3f}", refresh=False)
-    return bool(live) and all(tr_acc[i] == 1.0 and va_acc[i] == 1.0 for i in live)
-
-
-def _bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=False,
-                mininterval=1.0)
+    if not live:
+        return {"done": False}
+    return {"train_loss": min(tl[i] for i in live), "val_acc": min(va_acc[i] for i in live),
+            "done": all(tr_acc[i] == 1.0 and va_acc[i] == 1.0 for i in live)}
 
 
 # ------------------------------------------------------------------------- run directories
@@ -347,9 +347,9 @@ def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None 
                        _run_config(result.config, result.train), seed=result.seed, run_id=rid,
                        exist_ok=True)
     run.save_weights(result.state)
-    metrics = {"summary": result.summary(), "history": asdict(result.history)}
+    metrics = {"summary": result.summary().to_dict(), "history": asdict(result.history)}
     metrics.update(extra_metrics or {})
-    s = result.summary()
+    s = result.summary().to_dict()
     analysis = (extra_metrics or {}).get("analysis", {})
     key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
     key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})

@@ -9,7 +9,6 @@ on it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,12 +17,10 @@ import torch
 
 from ..models.rnn import RNNConfig, RNNEnsemble
 from ..tasks.spec import SequenceTask
+from .loop import Loop, TrainingDiverged, adamw, warmup_cosine
 
-
-class TrainingDiverged(ValueError):
-    """Every member's loss became NaN or infinite; the message says when and what to try.
-
-    A ``ValueError`` so that the CLI prints it as ``error: ...`` (bad settings, not a bug)."""
+__all__ = ["TaskData", "TrainResult", "TrainingDiverged", "default_config", "mips_loss",
+           "sequence_accuracy", "train_ensemble"]
 
 
 @dataclass
@@ -94,130 +91,76 @@ class TrainResult:
     solved: bool
     diverged: list[bool] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    budget_exhausted: bool = False    # the safety cap (``deadline``) cut the schedule short
 
 
 def train_ensemble(task: SequenceTask, cfg: RNNConfig, n_models: int = 8, *,
                    train: TaskData, val: TaskData, max_steps: int = 10_000, batch: int = 512,
                    lr: float = 1e-2, weight_decay: float = 0.0, eval_every: int = 250,
                    seed: int = 0, deadline: float | None = None, callback=None,
-                   stop_when_solved: bool = True, time_budget: float | None = None,
+                   stop_when_solved: bool = True,
                    init: Callable[[RNNEnsemble], None] | None = None,
                    after_backward: Callable[[RNNEnsemble], None] | None = None,
                    stop_rule: Callable[[int, torch.Tensor], bool] | None = None
                    ) -> TrainResult:
     """Train ``n_models`` seeds of ``cfg`` together until one is 100% right on ``val``.
 
-    The learning rate warms up over the first 2% of steps, then follows a cosine down to lr/100
-    (one-cycle). ``time_budget`` (seconds) shortens the schedule so that it *completes* in about
-    that time: the step time is measured over the first steps and the total is fixed from it
-    (a schedule cut off half-way never anneals, and linear nets need the annealing to reach the
-    exact integers). ``deadline`` is a ``time.monotonic()`` value after which training stops at
-    the next evaluation. ``callback(step, val_acc)`` is called at each evaluation.
+    The learning rate warms up over the first 2% of ``max_steps``, then follows a cosine down to
+    lr/100 (one-cycle). The schedule is counted in steps only, so the result is a function of
+    the arguments and ``seed`` whatever the machine's load. ``deadline`` (a ``time.monotonic()``
+    value) is only a safety cap: past it, training stops at the next evaluation and the result
+    says ``budget_exhausted``. ``callback(step, val_acc)`` is called at each evaluation.
     ``stop_when_solved=False`` runs all steps (used by the batched-vs-sequential benchmark).
     ``init(model)`` may overwrite members before training (e.g. a closed-form linear start); the
     ensemble is then evaluated once before the first step and returned at once if it is solved.
     ``after_backward(model)`` may edit gradients each step (e.g. masks that fix units at zero).
     ``stop_rule(step, val_acc [E])`` replaces the default "some member is 100% right" rule.
     Raises ``TrainingDiverged`` when every member's loss is NaN/inf, ``ValueError`` for
-    non-finite data.
+    non-finite data. The loop itself is ``train.loop.Loop``; this function is its RNN plug-in:
+    random minibatches from a private generator, the MIPS loss, sequence accuracy on ``val``.
     """
     _check_finite(task, train, "training")
     _check_finite(task, val, "validation")
-    torch.manual_seed(seed)
     model = RNNEnsemble(cfg, n_models, seed=seed)
     if init is not None:
         init(model)
-        acc0 = sequence_accuracy(model, val)
-        if stop_when_solved and acc0.max() >= 1.0:
-            return TrainResult(model=model, steps=0, seconds=0.0, val_accuracy=acc0.tolist(),
-                               best=int(acc0.argmax()), solved=True,
-                               diverged=[False] * n_models)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    plan = _Schedule(max_steps)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, plan)
     gen = torch.Generator().manual_seed(seed)
-    alive = torch.ones(n_models, dtype=torch.bool)
-    t0, acc, step, history = time.monotonic(), torch.zeros(n_models), 0, []
-    while step < plan.total:
-        step += 1
+    history: list[dict] = []
+    last = {"loss": torch.zeros(n_models), "acc": torch.zeros(n_models)}
+
+    def step_fn(it: int, evaluate: bool) -> torch.Tensor:
         idx = torch.randint(0, len(train), (batch,), generator=gen)
-        loss = mips_loss(model(train.x[idx]), train.y[idx])                 # [E]
-        alive = _drop_diverged(task, cfg, lr, step, loss, alive)
-        loss = torch.where(alive, loss, torch.zeros_like(loss))
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        _zero_dead_grads(model, alive)
-        if after_backward is not None:
-            after_backward(model)
-        opt.step()
-        sched.step()
-        if time_budget is not None and _recalibrate(step, eval_every, plan.total):
-            per_step = (time.monotonic() - t0) / step * (1 + 8 / eval_every)   # evals cost ~8 steps
-            plan.total = max(min(max_steps, int(time_budget / per_step)), step + 1)
-        if step % eval_every == 0 or step == plan.total:
-            acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
-            history.append({"step": step, "loss": float(loss[alive].mean().detach()),
-                            "val_acc": float(acc.max())})
-            if callback is not None:
-                callback(step, float(acc.max()))
-            timed_out = deadline is not None and time.monotonic() > deadline
-            done = stop_rule(step, acc) if stop_rule is not None else bool(acc.max() >= 1.0)
-            if (stop_when_solved and done) or timed_out:
-                break
+        last["loss"] = mips_loss(model(train.x[idx]), train.y[idx])            # [E]
+        return last["loss"]
+
+    def eval_fn(it: int, alive: torch.Tensor) -> dict:
+        acc = torch.where(alive, sequence_accuracy(model, val), torch.zeros(n_models))
+        last["acc"] = acc
+        live = last["loss"].detach()[alive]
+        history.append({"step": it, "loss": float(live.mean()) if live.numel() else math.nan,
+                        "val_acc": float(acc.max())})
+        if callback is not None:
+            callback(it, float(acc.max()))
+        return {"val_acc": float(acc.max()), "per_member": acc}
+
+    rule = stop_rule or (lambda it, acc: bool(acc.max() >= 1.0))
+    out = Loop(step_fn, adamw(model.parameters(), lr=lr, weight_decay=weight_decay),
+               steps=max_steps, schedule=warmup_cosine(max_steps), eval_fn=eval_fn,
+               eval_at=lambda it: it % eval_every == 0 and (it > 0 or init is not None),
+               final_eval=True, deadline=deadline,
+               stop_rule=(lambda it, m: rule(it, m["per_member"])) if stop_when_solved else None,
+               after_backward=None if after_backward is None else lambda: after_backward(model),
+               what=f"{task.name} ({cfg.describe()})",
+               hint=f"lower the learning rate (now {lr:g}) or check the data scale").run()
+    acc = last["acc"]
     best = int(torch.argmax(acc))
-    return TrainResult(model=model, steps=step, seconds=time.monotonic() - t0,
+    return TrainResult(model=model, steps=out.steps, seconds=out.seconds,
                        val_accuracy=acc.tolist(), best=best, solved=bool(acc[best] >= 1.0),
-                       diverged=(~alive).tolist(), history=history)
-
-
-_CALIBRATE = 20
-
-
-def _recalibrate(step: int, eval_every: int, total: int) -> bool:
-    """Re-measure the step time after the first steps and then at every evaluation of the first
-    half of the schedule, so a slow start on a busy machine does not cut the schedule short."""
-    return step == _CALIBRATE or (step % eval_every == 0 and step < total // 2)
-
-
-class _Schedule:
-    """One-cycle learning-rate factor: linear warm-up (2%), cosine down to 1/100.
-
-    ``total`` may be lowered after calibration; the factor follows the new total from then on.
-    """
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def __call__(self, step: int) -> float:
-        warm = max(1, int(0.02 * self.total))
-        if step < warm:
-            return 0.04 + 0.96 * step / warm
-        frac = min(1.0, (step - warm) / max(1, self.total - warm))
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac))
-
-
-def _drop_diverged(task: SequenceTask, cfg: RNNConfig, lr: float, step: int,
-                   loss: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
-    """Members whose loss is NaN/inf stop training; if none is left, raise TrainingDiverged."""
-    alive = alive & torch.isfinite(loss)
-    if not alive.any():
-        raise TrainingDiverged(
-            f"{task.name}: every member's loss became NaN/inf at step {step} "
-            f"({cfg.describe()}); lower the learning rate (now {lr:g}) or check the data scale")
-    return alive
+                       diverged=(~out.alive.expand(n_models)).tolist(), history=history,
+                       budget_exhausted=out.stopped == "budget")
 
 
 def _check_finite(task: SequenceTask, data: TaskData, what: str) -> None:
     if not (torch.isfinite(data.x).all() and torch.isfinite(data.y).all()):
         raise ValueError(f"{task.name}: the {what} data contains NaN/inf values; check the task's "
                          "sampler and reference (they must return finite ints)")
-
-
-def _zero_dead_grads(model: RNNEnsemble, alive: torch.Tensor) -> None:
-    if bool(alive.all()):
-        return
-    for p in model.parameters():
-        if p.grad is not None:
-            p.grad[~alive] = 0.0
-            with torch.no_grad():
-                p[~alive] = torch.nan_to_num(p[~alive])

@@ -14,27 +14,46 @@ from typing import Any
 
 from ..io import atomic_write_json, read_json
 from ..models.rnn import MIPSRNN
-from ..store import RunStore, check_weights
+from ..store import Run, RunStore, check_weights
 from .checkpoint import load_checkpoint
 
 STUDY = "train"
 
 
-def start_run(root: str | Path, task: str, study: str = STUDY, fingerprint: str = "") -> Path:
-    """Create a fresh run directory and index it as "running"."""
-    run = RunStore(root).create(study, task, {"task": task}, fingerprint=fingerprint)
+def start_run(root: str | Path, task: str, study: str = STUDY, fingerprint: str = "",
+              seed: int | None = None) -> Path:
+    """Create a fresh run directory and index it as "running" (locked while this process
+    writes it, so two searches never write one run)."""
+    run = RunStore(root).create(study, task, {"task": task}, fingerprint=fingerprint, seed=seed)
+    _LOCKS[run.dir.resolve()] = run.lock()
     return run.dir
+
+
+def reopen_run(root: str | Path, run_dir: Path) -> Path:
+    """Continue an unfinished run (``--resume``): running again, locked by this process."""
+    store = RunStore(root)
+    rec = store.get(Path(run_dir).name)
+    lock = _LOCKS.pop(rec.dir, None) or Run(store, rec.study, rec.id, rec.dir).lock()
+    # (.lock() refuses a run that another process holds)
+    run = store.reopen(rec.id)
+    _LOCKS[run.dir.resolve()] = lock
+    return run.dir
+
+
+_LOCKS: dict[Path, Any] = {}   # run folder -> its held lock (released when the run ends)
 
 
 def finish_run(root: str | Path, run_dir: Path, status: str, reason: str = "",
                accuracy: float | None = None, hidden: int | None = None,
                parameters: int | None = None, seconds: float | None = None) -> None:
     """Mark a run "done" or "failed" (with a reason) in the index."""
-    if status not in ("done", "failed"):
-        raise ValueError(f"status must be 'done' or 'failed', got {status!r}")
+    if status not in ("done", "failed", "interrupted"):
+        raise ValueError(f"status must be 'done', 'failed' or 'interrupted', got {status!r}")
+    lock = _LOCKS.pop(Path(run_dir).resolve(), None)
+    if lock is not None:
+        lock.unlock()
     store = RunStore(root)
     rec = store.get(Path(run_dir).name)
-    from ..store import Run
     Run(store, rec.study, rec.id, rec.dir).finish(
         status=status, reason=reason,
         key_metrics={"accuracy": accuracy, "hidden": hidden, "parameters": parameters,
@@ -64,9 +83,13 @@ def find_run(task_name: str, root: str | Path = "runs", fingerprint: str | None 
     return None
 
 
-def find_unfinished(task_name: str, root: str | Path = "runs") -> Path | None:
-    """The latest run of a task that did not finish (interrupted or still marked running)."""
+def find_unfinished(task_name: str, root: str | Path = "runs", fingerprint: str | None = None
+                    ) -> Path | None:
+    """The latest run of a task that did not finish (interrupted or still marked running) and
+    was started for the same task definition."""
     for row in list_runs(root, task_name):
+        if fingerprint is not None and row["fingerprint"] not in ("", fingerprint):
+            continue
         if row["status"] in ("running", "interrupted") and Path(row["path"]).is_dir():
             return Path(row["path"])
     return None

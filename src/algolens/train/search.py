@@ -1,4 +1,4 @@
-"""Architecture search: the smallest MIPS RNN that is 100% correct, within a time budget.
+"""Architecture search: the smallest MIPS RNN that is 100% correct, with step-counted limits.
 
 Plan (generic rules from the data and alphabet, never from the task's name):
   1. If a least-squares fit shows the targets are a rounded *linear* function of the input
@@ -11,8 +11,14 @@ Plan (generic rules from the data and alphabet, never from the task's name):
      inputs first for small non-binary alphabets, then numeric.
 Training stops when a member is 100% right on a held-out batch (waiting a little for a smaller
 size in the group); the smallest such member is confirmed on 20,000 fresh sequences (polished
-once if it misses a few) and its accuracy reported on another 10,000 fresh sequences. Each
-architecture gets at most a third of the remaining budget, so a failing one cannot eat it all.
+if it misses a few, as is an ensemble that ends just short) and its accuracy reported on another
+10,000 fresh sequences.
+
+Every limit is counted in work -- the plan is fixed, each candidate has a step cap
+(``Candidate.max_steps``), a polish is ``POLISH_STEPS`` steps -- so the network found is a
+function of (task, seed) alone, whatever the machine's load. ``budget_seconds`` is only a safety
+cap: when it bites, the search stops and its result says ``budget_exhausted`` (in the
+SearchResult, metrics.json, the run index and the CLI), never silently a different answer.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from .mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
 from .rnn import TaskData, TrainingDiverged, default_config, sequence_accuracy, train_ensemble
 
 N_TRAIN, N_VAL, N_TEST = 16_384, 4096, 10_000
+POLISH_STEPS = 1000                   # one polish: steps at lr/10 from the trained ensemble
+NEAR_MISS = 0.99                      # held-out accuracy at which an unsolved ensemble is polished
 N_CONFIRM = 20_000                    # twice the test size: rare misses show up before the test
 TEST_SEED_OFFSET = 1_000_003          # test data never shares a seed with training data
 # nonlinear hidden sizes, in groups trained together as one masked ensemble (see mixed.py)
@@ -76,10 +84,13 @@ class SearchResult:
     parameters: int
     tried: list[dict]
     run_dir: Path | None
+    budget_exhausted: bool = False    # the safety cap bit: the best found so far, not the answer
+    budget_seconds: float | None = None                       # the safety cap (None: none)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (what ``algolens train --json`` prints)."""
         return {"task": self.task, "accuracy": self.accuracy, "solved": self.solved,
+                "budget_exhausted": self.budget_exhausted,
                 "hidden_size": self.config.hidden, "architecture": self.config.describe(),
                 "encoding": self.config.encoding, "parameters": self.parameters,
                 "seconds": round(self.seconds, 2), "tried": self.tried,
@@ -134,38 +145,71 @@ def make_data(task: SequenceTask, seed: int) -> _Data:
                  TaskData(pool.x[N_TRAIN:], pool.y[N_TRAIN:]), confirm, test, task, seed)
 
 
-def search(task: SequenceTask | str, *, budget_seconds: float = 120, seed: int = 0,
+def search(task: SequenceTask | str, *, budget_seconds: float | None = None, seed: int = 0,
            out: str | Path | None = "runs", resume: bool = False,
            progress: bool = True) -> SearchResult:
-    """Find the smallest RNN that solves ``task`` (see the module docstring for the plan)."""
+    """Find the smallest RNN that solves ``task`` (see the module docstring for the plan).
+
+    The result is a function of (task, seed). ``budget_seconds`` (default: none) is a safety cap
+    on wall-clock time; if it bites, the result is marked ``budget_exhausted``.
+    """
     task = task_registry.get(task)
-    if budget_seconds <= 0:
-        raise ValueError(f"budget_seconds must be > 0, got {budget_seconds}")
+    if budget_seconds is not None and not budget_seconds > 0:
+        raise ValueError(f"budget_seconds must be > 0 (or None for no cap), got {budget_seconds}")
     t0 = time.monotonic()
-    deadline = t0 + budget_seconds
-    run_dir = _open_run(task, out, resume)
+    cap = _Cap(None if budget_seconds is None else t0 + budget_seconds, budget_seconds)
+    run_dir = _open_run(task, out, resume, seed)
     tried = runs.read_progress(run_dir) if run_dir else []
     try:
         data = make_data(task, seed)
-        found = _try_all(task, data, tried, run_dir, deadline, seed, progress)
+        found = _try_all(task, data, tried, run_dir, cap, seed, progress)
     except BaseException as e:
-        if run_dir is not None and not isinstance(e, KeyboardInterrupt):
-            runs.finish_run(out, run_dir, "failed", reason=f"{type(e).__name__}: {e}")
+        if run_dir is not None:
+            stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
+            runs.finish_run(out, run_dir, "interrupted" if stopped else "failed",
+                            reason="interrupted: `algolens train TASK --resume` continues it"
+                            if stopped else f"{type(e).__name__}: {e}")
         raise
-    return _finish(task, found, tried, run_dir, out, time.monotonic() - t0)
+    return _finish(task, found, tried, run_dir, out, time.monotonic() - t0, cap)
 
 
-def _open_run(task: SequenceTask, out: str | Path | None, resume: bool) -> Path | None:
+@dataclass
+class _Cap:
+    """The wall-clock safety cap: ``deadline`` (monotonic seconds, None: no cap); ``hit`` is set
+    once it has cut anything short."""
+
+    deadline: float | None
+    seconds: float | None
+    hit: bool = False
+
+    def passed(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.hit = True
+        return self.hit
+
+    def reason(self) -> str:
+        return exhausted_reason(self.seconds)
+
+
+def exhausted_reason(seconds: float | None) -> str:
+    """What a search cut short by its safety cap says (run index, CLI)."""
+    return (f"budget exhausted: the {seconds:g} s safety cap (--budget-seconds) stopped the "
+            "search early; the result is the best found so far, not the search's answer "
+            "(raise or drop --budget-seconds)")
+
+
+def _open_run(task: SequenceTask, out: str | Path | None, resume: bool, seed: int
+              ) -> Path | None:
     if out is None:
         return None
     if resume:
-        old = runs.find_unfinished(task.name, out)
+        old = runs.find_unfinished(task.name, out, task.fingerprint())
         if old is not None:
-            return old
-    return runs.start_run(out, task.name)
+            return runs.reopen_run(out, old)
+    return runs.start_run(out, task.name, fingerprint=task.fingerprint(), seed=seed)
 
 
-def _try_all(task, data, tried, run_dir, deadline, seed, progress):
+def _try_all(task, data, tried, run_dir, cap: _Cap, seed, progress):
     """Train candidates in order; return (net, cfg, test_acc) of the winner or the best loser."""
     cands = plan(task, data.train)
     done = {row["key"] for row in tried}
@@ -175,16 +219,15 @@ def _try_all(task, data, tried, run_dir, deadline, seed, progress):
         bar.update(1) if i else None
         if cand.key in done or _hopeless(cand, tried):
             continue
-        if time.monotonic() > deadline:
+        if cap.passed():
             break
-        n_left = sum(c.key not in done for c in cands[i:])
-        row, net, cfg, acc = _try_one(task, cand, data, deadline, seed + i, bar, n_left)
+        row, net, cfg, acc = _try_one(task, cand, data, cap, seed + i, bar)
         tried.append(row)
         if run_dir is not None:
             runs.write_progress(run_dir, tried)
         if net is not None and (best is None or acc > best[2]):
             best = (net, cfg, acc)
-        if acc >= 1.0:
+        if acc >= 1.0 or cap.hit:
             break
     bar.close()
     return best
@@ -203,12 +246,15 @@ def _hopeless(cand: Candidate, tried: list[dict]) -> bool:
             and any(v >= 0.9 for v in others))
 
 
-def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
+def _try_one(task, cand, data, cap: _Cap, seed, bar):
     """Train one candidate; returns (tried row, best member, its config, its test accuracy).
 
     A member perfect on the held-out batch is confirmed on 20,000 fresh sequences; if it misses
-    a few, the ensemble is polished once (more steps at a lower rate, checked on the confirmation
-    set). The accuracy returned is measured on yet another fresh set, never used for selection.
+    a few, the ensemble is polished (``POLISH_STEPS`` more steps at a tenth of the rate, all of
+    them: the annealing widens the rounding margins, where stopping at the first perfect check
+    left nets that miss one sequence in 10,000). An ensemble that ends its schedule close
+    (>= ``NEAR_MISS`` on the held-out batch) is polished the same way first. The accuracy
+    returned is measured on yet another fresh set, never used for selection.
     """
     cfg = default_config(task, cand.hidden, cand.f_depth, cand.f_width, encoding=cand.encoding,
                          data=data.train)
@@ -218,22 +264,27 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     sizes = member_sizes(cand.sizes or (cand.hidden,), cand.n_models)
     masks: dict = {}
     init = _linear_start(data.train, cfg) if cand.f_depth == 1 else _masked_start(sizes, masks)
-    kw = {"callback": cb, "eval_every": 100, "batch": cand.batch, "deadline": deadline,
+    kw = {"callback": cb, "eval_every": 100, "batch": cand.batch, "deadline": cap.deadline,
           "after_backward": lambda model: mask_grads(model, masks)}
 
-    def polish(model, val: TaskData):     # more steps at a lower rate, checked on ``val``
+    def polish(model, val: TaskData):     # more steps at a lower rate, scored on ``val``
         return train_ensemble(task, cfg, cand.n_models, train=data.train, val=val,
-                              max_steps=1000, lr=1e-3, seed=seed, init=_copy_from(model),
-                              time_budget=_time_slice(deadline), **kw)
+                              max_steps=POLISH_STEPS, lr=1e-3, seed=seed,
+                              init=_copy_from(model), stop_when_solved=False, **kw)
     try:
         res = train_ensemble(task, cfg, cand.n_models, train=data.train, val=data.val,
                              max_steps=cand.max_steps, seed=seed, init=init,
-                             time_budget=_time_slice(deadline, n_left),
                              stop_rule=_prefer_small(sizes), **kw)
         steps, seconds = res.steps, res.seconds
-        if res.solved and _confirm(res, data, sizes)[1] < 1.0 and time.monotonic() < deadline:
+        cap.hit |= res.budget_exhausted
+        if not res.solved and max(res.val_accuracy) >= NEAR_MISS and not cap.passed():
+            res = polish(res.model, data.val)
+            steps, seconds = steps + res.steps, seconds + res.seconds
+            cap.hit |= res.budget_exhausted
+        if res.solved and _confirm(res, data, sizes)[1] < 1.0 and not cap.passed():
             res = polish(res.model, data.confirm)
             steps, seconds = steps + res.steps, seconds + res.seconds
+            cap.hit |= res.budget_exhausted
     except TrainingDiverged as e:
         row.update(steps=0, seconds=0.0, val_acc=0.0, test_acc=0.0, status="diverged",
                    reason=str(e))
@@ -241,10 +292,11 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     best, confirmed = _confirm(res, data, sizes) if res.solved else (res.best, 0.0)
     net = shrink(res.model.member(best), sizes[best])
     acc = float(sequence_accuracy(net.core, data.test)[0])
-    if confirmed >= 1.0 and 0.999 <= acc < 1.0 and time.monotonic() < deadline:
+    if confirmed >= 1.0 and 0.999 <= acc < 1.0 and not cap.passed():
         # a rare miss on the test set: polish against it, then score on a brand-new set
         res = polish(res.model, data.test)
         steps, seconds = steps + res.steps, seconds + res.seconds
+        cap.hit |= res.budget_exhausted
         best = int(torch.argmax(torch.tensor(res.val_accuracy)))
         net = shrink(res.model.member(best), sizes[best])
         acc = float(sequence_accuracy(net.core, data.fresh())[0])
@@ -252,7 +304,7 @@ def _try_one(task, cand, data, deadline, seed, bar, n_left=1):
     row.update(hidden=cfg.hidden, chosen=cfg.describe(), steps=steps, seconds=round(seconds, 2),
                val_acc=float(max(res.val_accuracy)),
                confirm_acc=confirmed, test_acc=acc,
-               status="solved" if acc >= 1.0 else "unsolved")
+               status="budget exhausted" if cap.hit else "solved" if acc >= 1.0 else "unsolved")
     return row, net, cfg, acc
 
 
@@ -304,25 +356,21 @@ def _linear_start(train: TaskData, cfg: RNNConfig):
     return init
 
 
-def _time_slice(deadline: float, n_left: int = 1) -> float:
-    """Seconds one architecture may use: a third of what is left (all of it for the last one;
-    at least 10 s if available), so a failing small net cannot eat the larger ones' budget."""
-    left = deadline - time.monotonic()
-    return max(left / min(3, max(1, n_left)), min(left, 10.0))
-
-
-def _finish(task, found, tried, run_dir, out, seconds) -> SearchResult:
+def _finish(task, found, tried, run_dir, out, seconds, cap: _Cap) -> SearchResult:
     if found is None:
         diverged = [row["reason"] for row in tried if row.get("status") == "diverged"]
         reason = (f"every architecture tried diverged (NaN/inf loss); first: {diverged[0]}"
-                  if diverged else "the time budget ran out before any architecture was trained"
-                  "; raise --budget-seconds")
+                  if diverged and not cap.hit else
+                  "budget exhausted before any architecture was trained; raise or drop "
+                  "--budget-seconds")
         if run_dir is not None:
             runs.finish_run(out, run_dir, "failed", reason=reason)
-        raise TrainingDiverged(reason) if diverged else ValueError(f"{task.name}: {reason}")
+        if diverged and not cap.hit:
+            raise TrainingDiverged(reason)
+        raise ValueError(f"{task.name}: {reason}")
     net, cfg, acc = found          # acc: on 10,000 fresh sequences never used for selection
     result = SearchResult(task.name, net, cfg, acc, acc >= 1.0, seconds, cfg.n_params(),
-                          tried, run_dir)
+                          tried, run_dir, budget_exhausted=cap.hit, budget_seconds=cap.seconds)
     if run_dir is not None:
         _write_run(result, out)
     return result
@@ -333,10 +381,11 @@ def _write_run(r: SearchResult, out) -> None:
     atomic_write_json(r.run_dir / "metrics.json", {
         "task": r.task, "accuracy": r.accuracy, "solved": r.solved, "seconds": r.seconds,
         "parameters": r.parameters, "hidden_size": r.config.hidden, "n_test": N_TEST,
-        "architecture": r.config.describe(), "tried": r.tried})
-    status = "done" if r.solved else "failed"
-    reason = "" if r.solved else (f"no architecture reached 100% within the budget "
-                                  f"(best {r.accuracy:.4f})")
+        "architecture": r.config.describe(), "budget_exhausted": r.budget_exhausted,
+        "tried": r.tried})
+    status = "done" if r.solved and not r.budget_exhausted else "failed"
+    reason = (exhausted_reason(r.budget_seconds) if r.budget_exhausted else "" if r.solved
+              else f"no architecture in the plan reached 100% (best {r.accuracy:.4f})")
     runs.finish_run(out, r.run_dir, status, reason, r.accuracy, r.config.hidden,
                     r.parameters, r.seconds)
 

@@ -7,21 +7,22 @@ by skipping finished run directories, and results from several machines merge by
 Runs that share everything but α and seed are *grouped* into one ``TransformerEnsemble`` (up to
 ``batch`` members) so each process uses the batched trainer. Executors: ``"local"`` (a process
 pool of ``jobs`` workers; in-process when jobs == 1) or ``"dask://host:port"`` (a
-dask.distributed scheduler; ``pip install algolens[dist]``).
+dask.distributed scheduler; ``pip install algolens[dist]``), through ``algolens.executor``.
+With dask, ``out_root`` must be a folder every worker can write (a shared file system): each
+worker saves its runs there and the caller merges their summaries by run id.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..io import atomic_write_json, read_json
 from ..models.transformer import TransformerConfig
-from .modular import RunResult, TrainConfig, run_id, save_run, train_ensemble
+from ..perf import fast_cpu
+from ..store import tracking
+from .modular import RunResult, TrainConfig, run_id, save_run, start_runs, train_ensemble
 
 # analyse(result: RunResult, run_dir: Path | None) -> metrics dict; a top-level function (pickled)
 Analyse = Callable[[RunResult, "Path | None"], dict]
@@ -75,25 +76,29 @@ def run_group(points: list[SweepPoint], out_root: str | None, analyse: Analyse |
     Pure given its arguments (the executor's unit of work). Analysis failures are recorded in
     the summary (``analysis_error``), never lost silently.
     """
-    import torch
-    torch.set_num_threads(threads)
-    first = points[0]
-    results = train_ensemble(first.model, [p.seed for p in points],
-                             [p.model.attn_rate for p in points], first.train,
-                             checkpoint_dirs=_dirs(points, out_root), progress=False)
-    rows = []
-    for r in results:
-        row = r.summary()
-        run_dir = None if out_root is None else Path(out_root) / r.run_id
-        if analyse is not None and r.status == "ok":
-            try:
-                row.update(analyse(r, run_dir))
-            except Exception as e:  # noqa: BLE001 - recorded per run, the sweep goes on
-                row["analysis_error"] = f"{type(e).__name__}: {e}"
-        if out_root is not None:
-            save_run(run_dir, r, {"analysis": dict(row)})
-        rows.append(row)
-    return rows
+    first, dirs = points[0], _dirs(points, out_root)
+    runs = [] if dirs is None else start_runs(dirs, [p.model for p in points], first.train,
+                                               [p.seed for p in points])
+    with tracking(runs):                # indexed as running; interrupted/failed if this raises
+        with fast_cpu(threads=threads):      # the caller's thread count is back afterwards
+            results = train_ensemble(first.model, [p.seed for p in points],
+                                     [p.model.attn_rate for p in points], first.train,
+                                     checkpoint_dirs=dirs, progress=False)
+        return [_finish(r, out_root, analyse) for r in results]
+
+
+def _finish(r: RunResult, out_root: str | None, analyse: Analyse | None) -> dict:
+    """One run's summary row (plus its analysis), saved to its run directory when there is one."""
+    row = r.summary().to_dict()
+    run_dir = None if out_root is None else Path(out_root) / r.run_id
+    if analyse is not None and r.status == "ok":
+        try:
+            row.update(analyse(r, run_dir))
+        except Exception as e:  # noqa: BLE001 - recorded per run, the sweep goes on
+            row["analysis_error"] = f"{type(e).__name__}: {e}"
+    if run_dir is not None:
+        save_run(run_dir, r, {"analysis": dict(row)})
+    return row
 
 
 def _dirs(points: list[SweepPoint], out_root: str | None) -> list[Path] | None:
@@ -118,9 +123,13 @@ def run_sweep(points: list[SweepPoint], out_root: str | Path | None = None,
               progress: bool = True) -> dict[str, dict]:
     """Run every point (skipping finished ones when ``resume``); return {run_id: summary}.
 
-    ``out_root/sweep.json`` is rewritten (atomically) after every finished group, so an
-    interrupted sweep keeps what it did.
+    Groups run through ``algolens.executor.run_items`` (local process pool or dask).
+    ``out_root/sweep.json`` holds every run ever finished under ``out_root`` (merged by run id,
+    rewritten atomically after every group), so an interrupted or partial sweep keeps what it
+    did and never shrinks the file.
     """
+    from ..executor import run_items
+
     out = str(out_root) if out_root is not None else None
     merged: dict[str, dict] = {}
     todo = []
@@ -131,63 +140,36 @@ def run_sweep(points: list[SweepPoint], out_root: str | Path | None = None,
         else:
             todo.append(pt)
     groups = group_points(todo, batch)
-    bar = _bar(len(groups), progress)
-    for rows in _execute(groups, out, analyse, threads, executor, jobs):
+    items = [(g[0].run_id, (g, out, analyse, threads)) for g in groups]
+    by_id = dict(zip([i for i, _ in items], groups))
+    stored = stored_runs(out)
+    fail = lambda gid, why: _failed(by_id[gid], why)          # noqa: E731
+    for _gid, rows in run_items(_run_payload, items, executor, jobs, failed=fail,
+                                progress=progress, desc="sweep", unit="group"):
         for row in rows:
             merged[row["run_id"]] = row
         if out is not None:
-            atomic_write_json(Path(out) / "sweep.json", {"runs": merged})
-        bar.update(1)
-    bar.close()
+            stored.update(merged)
+            atomic_write_json(Path(out) / "sweep.json", {"runs": stored})
     return merged
 
 
-def _execute(groups, out, analyse, threads, executor: str, jobs: int):
-    """Yield each group's rows as it finishes, on the chosen executor."""
-    if jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {jobs}")
-    if executor.startswith(("dask://", "tcp://")):
-        yield from _dask(groups, out, analyse, threads, executor)
-    elif executor == "local":
-        if jobs == 1:
-            for g in groups:
-                yield run_group(g, out, analyse, threads)
-            return
-        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = {pool.submit(run_group, g, out, analyse, threads): g for g in groups}
-            for f in cf.as_completed(futs):
-                yield _result(f, futs[f])
-    else:
-        raise ValueError(f"unknown executor {executor!r}; use 'local' (with --jobs N) or "
-                         "'dask://host:port'")
+def _run_payload(payload: tuple) -> list[dict]:
+    """The executor's unit of work: ``run_group`` on one group."""
+    return run_group(*payload)
 
 
-def _dask(groups, out, analyse, threads, address: str):
+def stored_runs(out: str | Path | None) -> dict[str, dict]:
+    """{run_id: row} of every run recorded in ``out/sweep.json`` (all sweeps into ``out``)."""
+    if out is None or not (Path(out) / "sweep.json").is_file():
+        return {}
     try:
-        from dask.distributed import Client, as_completed
-    except ImportError as e:
-        raise ValueError("the dask executor needs dask.distributed: pip install algolens[dist]"
-                         ) from e
-    client = Client(address.replace("dask://", "tcp://"))
-    try:
-        futs = {client.submit(run_group, g, out, analyse, threads, pure=False): i
-                for i, g in enumerate(groups)}
-        for f in as_completed(list(futs)):
-            yield _result(f, groups[futs[f]])
-    finally:
-        client.close()
+        return dict(read_json(Path(out) / "sweep.json").get("runs", {}))
+    except (ValueError, AttributeError):
+        return {}
 
 
-def _result(fut, group: list[SweepPoint]) -> list[dict]:
-    """A group's rows; a crashed group becomes one "failed" row per run (others are kept)."""
-    try:
-        return fut.result()
-    except Exception as e:  # noqa: BLE001 - a crashed worker must not lose the others' runs
-        why = "".join(traceback.format_exception_only(type(e), e)).strip()
-        return [{"run_id": pt.run_id, "seed": pt.seed, "attn_rate": pt.model.attn_rate,
-                 "status": "failed", "reason": why} for pt in group]
-
-
-def _bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, unit="group", desc="sweep", leave=False)
+def _failed(points: list[SweepPoint], reason: str) -> list[dict]:
+    """A crashed group becomes one "failed" row per run (the other groups are kept)."""
+    return [{"run_id": pt.run_id, "seed": pt.seed, "attn_rate": pt.model.attn_rate,
+             "status": "failed", "reason": reason} for pt in points]
