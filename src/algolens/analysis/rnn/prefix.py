@@ -16,8 +16,11 @@ all of it). No finite state machine or counter explains them, but a list program
    float noise, since a code of a long prefix may use tiny differences) apart -- a weak test,
    so the pass also needs step 2 to hold on every check sequence;
 2. tries output formulas over the prefix with list primitives (reversal, slicing, equality,
-   indexing, counts, sums, modulo), shortest first, and keeps the first that gives the
-   *network's* outputs on every check sequence at L and 2L (never the task's labels).
+   indexing, counts, sums, modulo) and keeps the one that gives the *network's* outputs on the
+   most check sequences (never the task's labels; shortest first on ties), if it agrees on at
+   least ``min_agreement`` of them. A network that is right on 99.6% of sequences has no
+   exactly faithful list formula; its best one is reported with its fidelity, and the
+   distiller labels the program "correct, not faithful" when it is the task's.
 """
 
 from __future__ import annotations
@@ -55,11 +58,13 @@ def _run(formula: str, xs: np.ndarray) -> list[list[int]]:
     return out
 
 
-def _agrees(formula: str, hs: HiddenStates) -> bool:
+def _agreement(formula: str, hs: HiddenStates) -> float:
+    """Fraction of sequences on which the formula gives the network's outputs."""
     try:
-        return _run(formula, hs.xs) == hs.y.tolist()
+        got = _run(formula, hs.xs)
     except (IndexError, ValueError, ZeroDivisionError, TypeError):
-        return False
+        return 0.0
+    return float(np.mean([g == w for g, w in zip(got, hs.y.tolist())]))
 
 
 class PrefixFormulas:
@@ -67,12 +72,14 @@ class PrefixFormulas:
 
     Results: ``formula_`` (Python expression over ``p``, or None), ``injective_`` (the state
     determines the prefix), ``separation_`` (smallest distance between the states of two
-    distinct prefixes, relative to the state scale), ``fidelity_``, ``report_``.
+    distinct prefixes, relative to the state scale), ``fidelity_`` (agreement with the network
+    on the check sequences of length L), ``report_``.
     """
 
-    def __init__(self, tol: float = 1e-4, n: int = 400, n_check: int = 600, seed: int = 4
-                 ) -> None:
+    def __init__(self, tol: float = 1e-4, n: int = 400, n_check: int = 600, seed: int = 4,
+                 min_agreement: float = 0.99) -> None:
         self.tol, self.n, self.n_check, self.seed = tol, n, n_check, seed
+        self.min_agreement = min_agreement
 
     def fit(self, net: RNNAdapter, task: SequenceTask, states: Collection | None = None
             ) -> "PrefixFormulas":
@@ -87,17 +94,16 @@ class PrefixFormulas:
             self.report_ = (f"the state is not a prefix code (two distinct prefixes "
                             f"{self.separation_:.2g} apart, relative to the state scale)")
             return self
-        checks = (states.check.head(self.n_check), states.check_2x.head(self.n_check // 2))
+        check = states.check.head(self.n_check)
         cands = list_formulas(list(task.channels[0]))
-        for c in cands:
-            if all(_agrees(c, hs) for hs in checks):
-                self.formula_, self.fidelity_ = c, 1.0
-                break
+        best = max(cands, key=lambda c: _agreement(c, check))     # first (shortest) on ties
+        agree = _agreement(best, check)
+        if agree >= self.min_agreement:
+            self.formula_, self.fidelity_ = best, agree
         self.report_ = (f"the state is a prefix code (distinct prefixes >= "
-                        f"{self.separation_:.2g} apart); " +
-                        (f"output {self.formula_} agrees with the network at L and 2L"
-                         if self.formula_ else f"none of {len(cands)} list formulas agrees "
-                         "with the network"))
+                        f"{self.separation_:.2g} apart); the best of {len(cands)} list formulas, "
+                        f"{best}, gives the network's outputs on {agree:.2%} of sequences" +
+                        ("" if self.formula_ else f" (< {self.min_agreement:.0%})"))
         return self
 
     @staticmethod
