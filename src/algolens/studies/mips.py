@@ -364,9 +364,12 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float | None = N
         form, src, ver, passes = distill(net, task, got["desc"])
     hidden = int(net.initial_state(1).shape[-1])
     failed = next((p for p in reversed(passes) if not p.ok), None) if src is None else None
-    res = MIPSResult(task.name, src is not None and ver is not None and ver.passed, form, src, ver,
-                     net, got["desc"], hidden, got["seconds"], time.monotonic() - t0, passes,
-                     failed.name if failed else None, failed.reason if failed else "",
+    solved = src is not None and ver is not None and ver.passed
+    reason = failed.reason if failed else ""
+    if src is not None and not solved and ver is not None:    # a faithful program, not correct
+        reason = f"{getattr(ver, 'verdict', 'not correct')}: {ver.summary()}"
+    res = MIPSResult(task.name, solved, form, src, ver, net, got["desc"], hidden, got["seconds"],
+                     time.monotonic() - t0, passes, failed.name if failed else None, reason,
                      got["run_dir"], got["accuracy"])
     if write:
         _write(res, out, seed)
@@ -387,7 +390,8 @@ def _write(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
         v = res.verification
         key = {"solved": res.solved, "form": res.form, "accuracy": v.accuracy if v else None,
                "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
-        reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
+        reason = "" if res.solved else (f"not solved: {res.failed_pass}: {res.reason}"
+                                        if res.failed_pass else f"not solved: {res.reason}")
         run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
         machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
         if machine is not None:
