@@ -135,11 +135,12 @@ def analyze(run, no_symbolic, evaluations, member, as_json) -> None:
         "penultimate: held-out RMS keeping k PCs (keV): "
         + " ".join(f"{v:.0f}" for v in p["truncation_rms_keV"][:9])
     )
-    for row in res["physics_match"]["terms"]:
-        click.echo(
-            f"  {row['term']:16s} best PC{row['best_pc']} |r|={row['best_abs_r']:.2f} "
-            f"probe R²={row['probe_r2']:.3f} (null q95 {row['null_r2_q95']:.3f})"
-        )
+    for key in ("physics_match", "physics_match_per_nucleon"):
+        for row in res.get(key, {}).get("terms", []):
+            click.echo(
+                f"  {row['term']:16s} best PC{row['best_pc']} |r|={row['best_abs_r']:.2f} "
+                f"probe R²={row['probe_r2']:.3f} (null q95 {row['null_r2_q95']:.3f})"
+            )
     for f, r2 in zip(res.get("symbolic", {}).get("formulas", []), res.get("symbolic", {}).get("r2", [])):
         click.echo(f"  PC formula R²={r2:.4f}: {f}")
     click.echo(f"plots and analysis.json in {run}")
