@@ -34,6 +34,28 @@ def test_train_predict_analyze(tmp_path):
     res = json.loads(_invoke(["nuclear", "analyze", run, "--no-symbolic", "--json"]).output)
     assert set(res) >= {"embedding_Z", "embedding_N", "penultimate", "physics_match", "topography"}
     assert (tmp_path / "nuclear").is_dir()
+    from algolens.report.build import build_report
+
+    html = build_report(run, recompute=False).report.to_html()
+    assert "held-out binding RMS" in html and "physics terms vs penultimate PCs" in html
+
+
+def test_paper_preset_trains_all_of_B(tmp_path):
+    args = ["--preset", "paper-embeddings", "--steps", "30", "--width", "16", "--embed", "8"]
+    out = json.loads(_invoke(["nuclear", "train", *args, "--threads", "1", "--quiet", "--out",
+                              str(tmp_path), "--json"]).output)
+    assert out["test_semf_rms_keV"] > 1e5                     # baseline "none": B itself
+    res = json.loads(_invoke(["nuclear", "analyze", out["run"], "--no-symbolic", "--json"]).output)
+    assert {r["term"] for r in res["physics_match_per_nucleon"]["terms"]} >= {"surface/A", "pairing/A"}
+
+
+@pytest.mark.slow
+def test_demo_returns_typed_result(tmp_path):
+    from algolens.studies.nuclear import NuclearDemoResult, demo
+
+    (r,) = demo(tmp_path, log=lambda s: None, steps=200)
+    assert isinstance(r, NuclearDemoResult) and r.test_rms_keV < r.semf_rms_keV
+    assert len(r.embeddings) == 2 and r.physics[0].term == "volume"
 
 
 def test_bad_input_is_one_line(tmp_path):

@@ -89,3 +89,25 @@ def test_tiny_training_beats_semf():
     ev = hist[-1]
     assert ev["test_rms_keV"] < 0.8 * ev["test_semf_rms_keV"]
     assert np.isfinite(ev["loss"])
+
+
+def test_per_nucleon_scaling_and_preset():
+    """paper-embeddings: binding head reads standardised B/A; to_MeV maps it back to B (× A)."""
+    from algolens.train.nuclear import preset, to_MeV
+
+    cfg = preset("paper-embeddings", steps=30, d_embed=8, d_model=16)
+    assert cfg.baseline == "none" and cfg.per_nucleon and not cfg.physics_inputs
+    ds = dataset(load(2020), cfg.tasks)
+    p = prepare(ds, split(ds, 0), cfg)
+    b = ds.rows_of("binding")
+    ba = ds.target[b] / (ds.Z[b] + ds.N[b]) / 1000
+    assert abs(float(p.task_offset[0]) - ba.mean()) < 0.2  # mean B/A in MeV (~8)
+    raw = torch.zeros(1, len(p.Z), len(cfg.tasks))
+    out = to_MeV(raw, p.task_scale, p.task_offset, p.A)
+    assert torch.allclose(out[0, :, 0], p.task_offset[0] * p.A)  # zero output = mean B/A × A
+    assert torch.allclose(out[0, :, 1], p.task_offset[1].expand(len(p.Z)))
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("nope")
+    trainer, _ = train(p, cfg, progress=False)
+    ev = trainer.evaluate()
+    assert ev["train_rms_keV"] < ev["train_semf_rms_keV"]  # beats "predict nothing" (B itself)

@@ -57,6 +57,10 @@ class NuclearTrainConfig:
     aux_weight: float = 1.0  # loss weight of the non-binding tasks
     seed: int = 0  # model init
     dtype: str = "float32"
+    # per_nucleon: every head predicts a standardised value (binding as B/A, the rest per task),
+    # so a network learning all of B (baseline "none") sees O(1) targets; see ``_task_scaling``
+    per_nucleon: bool = False
+    init_scale: float = 0.1  # std of the embedding init
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.lr <= 0 or self.gk_weight < 0 or self.aux_weight < 0:
@@ -80,6 +84,7 @@ class NuclearTrainConfig:
             n_blocks=self.n_blocks,
             n_members=self.n_members,
             n_physics=9 if self.physics_inputs else 0,
+            init_scale=self.init_scale,
         )
 
     def to_dict(self) -> dict:
@@ -90,6 +95,36 @@ class NuclearTrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> NuclearTrainConfig:
         return cls(**{**d, "tasks": tuple(d["tasks"])})
+
+
+# Named presets of ``algolens nuclear train --preset``. "accuracy": the benchmark model (SEMF+shell
+# baseline, physics inputs). "paper-embeddings": the paper's interpretable model, sized for a CPU —
+# embeddings only, no baseline: it learns all of B (as B/A, standardised) plus multi-task heads,
+# with strong weight decay so the embeddings keep only what the data need (parity among it).
+PRESETS: dict[str, dict] = {
+    "accuracy": {},
+    "paper-embeddings": dict(
+        tasks=("binding", "Sn", "Sp"),
+        d_embed=64,
+        d_model=128,
+        physics_inputs=False,
+        baseline="none",
+        per_nucleon=True,
+        n_members=1,
+        steps=2500,
+        lr=5e-3,
+        weight_decay=1.0,
+        gk_weight=0.1,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> NuclearTrainConfig:
+    """The config of a named preset, with ``overrides`` (None values ignored)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    over = {k: v for k, v in overrides.items() if v is not None}
+    return NuclearTrainConfig(**{**PRESETS[name], **over})
 
 
 @dataclass
@@ -103,7 +138,9 @@ class NuclearProblem:
     row_nuclide: torch.Tensor  # [rows] index into the grid
     row_task: torch.Tensor  # [rows]
     residual: torch.Tensor  # [rows] target − SEMF, MeV
-    scale: float  # model output × scale = residual (MeV); see _output_scale
+    task_scale: torch.Tensor  # [T] model output × task_scale + task_offset (× A for binding
+    task_offset: torch.Tensor  # [T]  when per_nucleon) = residual over the baseline (MeV)
+    A: torch.Tensor  # [G] mass number (1 where the binding head is not per nucleon)
     train_rows: torch.Tensor  # [rows_train] row indices
     test_rows: torch.Tensor  # [rows_test] binding rows of held-out nuclides
     gk: list[torch.Tensor]  # per relation: [k, 6] grid indices
@@ -122,6 +159,23 @@ def fit_baseline(baseline: str, Z, N, binding) -> SEMF:
 def _output_scale(baseline: str, residual_MeV: np.ndarray) -> float:
     """1 for SEMF residuals (~MeV already); the residuals' RMS when the network learns all of B."""
     return float(np.sqrt(np.mean(residual_MeV**2))) if baseline == "none" else 1.0
+
+
+def _task_scaling(cfg: NuclearTrainConfig, task: np.ndarray, A: np.ndarray, residual_MeV: np.ndarray):
+    """(scale [T], offset [T]) of each head on the training rows.
+
+    Without ``per_nucleon``: one scale for all heads (``_output_scale``), no offset. With it: each
+    head's training targets standardised (binding divided by A first), so that B/A — which varies
+    by ~10% over the chart where B varies by 10^3 — is what the binding head learns."""
+    T = len(cfg.tasks)
+    if not cfg.per_nucleon:
+        return np.full(T, _output_scale(cfg.baseline, residual_MeV)), np.zeros(T)
+    scale, offset = np.ones(T), np.zeros(T)
+    for k in range(T):
+        y = residual_MeV[task == k] / (A[task == k] if k == 0 else 1.0)
+        if len(y):
+            offset[k], scale[k] = y.mean(), max(float(y.std()), 1e-6)
+    return scale, offset
 
 
 def _relation_index(index: dict[tuple[int, int], int], relation) -> torch.Tensor:
@@ -147,6 +201,10 @@ def prepare(ds: NuclearDataset, sp: NuclearSplit, cfg: NuclearTrainConfig) -> Nu
     for k, task in enumerate(ds.tasks):
         r = ds.task == k
         base[r] = semf.predict(task, ds.Z[r], ds.N[r])
+    res_MeV = (ds.target - base) / 1000.0
+    tr = sp.train
+    scale, offset = _task_scaling(cfg, ds.task[tr], (ds.Z + ds.N)[tr], res_MeV[tr])
+    A = (t.Z + t.N).clip(min=1) if cfg.per_nucleon else np.ones(len(t.Z))
     return NuclearProblem(
         Z=torch.as_tensor(t.Z),
         N=torch.as_tensor(t.N),
@@ -154,13 +212,23 @@ def prepare(ds: NuclearDataset, sp: NuclearSplit, cfg: NuclearTrainConfig) -> Nu
         semf_binding=torch.as_tensor(semf.binding(t.Z, t.N) / 1000.0, dtype=dt),
         row_nuclide=torch.as_tensor([index[(int(z), int(n))] for z, n in zip(ds.Z, ds.N)]),
         row_task=torch.as_tensor(ds.task),
-        residual=torch.as_tensor((ds.target - base) / 1000.0, dtype=dt),
-        scale=_output_scale(cfg.baseline, (ds.target - base)[sp.train] / 1000.0),
+        residual=torch.as_tensor(res_MeV, dtype=dt),
+        task_scale=torch.as_tensor(scale, dtype=dt),
+        task_offset=torch.as_tensor(offset, dtype=dt),
+        A=torch.as_tensor(A, dtype=dt),
         train_rows=torch.as_tensor(np.flatnonzero(sp.train)),
         test_rows=torch.as_tensor(np.flatnonzero(sp.test)),
         gk=[_relation_index(index, r) for r in (GK_TRANSVERSE, GK_LONGITUDINAL)],
         semf=semf,
     )
+
+
+def to_MeV(raw, scale, offset, A):
+    """Raw head outputs [E, G, T] -> residuals over the baseline in MeV (binding × A if per
+    nucleon); works on torch tensors and numpy arrays alike."""
+    out = raw * scale + offset
+    cat = torch.cat if torch.is_tensor(out) else np.concatenate
+    return cat([out[..., :1] * A[:, None], out[..., 1:]], -1)
 
 
 @contextmanager
@@ -193,7 +261,8 @@ class NuclearTrainer:
     def grid_output(self) -> torch.Tensor:
         """[E, G, n_tasks] residual predictions (MeV) on the whole AME grid."""
         p = self.problem
-        return self.model(p.Z, p.N, p.phys if self.cfg.physics_inputs else None) * p.scale
+        raw = self.model(p.Z, p.N, p.phys if self.cfg.physics_inputs else None)
+        return to_MeV(raw, p.task_scale, p.task_offset, p.A)
 
     def loss(self, out: torch.Tensor) -> torch.Tensor:
         """[E] loss of each member: weighted MSE on the training rows + the Garvey–Kelson prior."""

@@ -41,9 +41,12 @@ class PenultimatePCA:
         N: np.ndarray,
         target: np.ndarray,
         eval_mask: np.ndarray,
+        row_scale: np.ndarray | None = None,
     ) -> PenultimatePCA:
         """``H`` [G, d] hidden states of G nuclides; ``w`` [d] readout; ``target`` [G] the value the
-        output should match (NaN where unknown); ``eval_mask`` [G] nuclides for the RMS curve."""
+        output should match (NaN where unknown); ``eval_mask`` [G] nuclides for the RMS curve;
+        ``row_scale`` [G] multiplies output and target before the RMS (A, when the readout is a
+        per-nucleon value and the RMS is wanted on the total)."""
         H, w = np.asarray(H, float), np.asarray(w, float)
         if H.shape[1] != w.shape[0] or len(H) != len(Z):
             raise ValueError(f"shapes disagree: H {H.shape}, w {w.shape}, Z {len(Z)}")
@@ -58,9 +61,10 @@ class PenultimatePCA:
         base = float(b + self.pca_.mean_ @ w)
         partial = base + np.concatenate([np.zeros((len(H), 1)), np.cumsum(per_pc, 1)], 1)
         k = min(self.max_k, per_pc.shape[1])
-        err = partial[ok][:, : k + 1] - target[ok, None]
+        r = np.ones(len(H)) if row_scale is None else np.asarray(row_scale, float)
+        err = (partial[ok][:, : k + 1] - target[ok, None]) * r[ok, None]
         self.truncation_rms_ = np.sqrt((err**2).mean(0)) * 1000
-        self.full_rms_ = float(np.sqrt(((partial[ok, -1] - target[ok]) ** 2).mean()) * 1000)
+        self.full_rms_ = float(np.sqrt((((partial[ok, -1] - target[ok]) * r[ok]) ** 2).mean()) * 1000)
         return self
 
     def summary(self) -> dict:

@@ -24,18 +24,26 @@ from ...tasks.nuclear_physics import pairing_sign, valence
 TERMS = ("volume", "surface", "coulomb", "asymmetry", "pairing", "valence_Z", "valence_N", "valence_product")
 
 
-def physics_terms(Z, N) -> dict[str, np.ndarray]:
-    """The physics terms (no fitted coefficients, no signs) at each (Z, N)."""
+def physics_terms(Z, N, per_nucleon: bool = False) -> dict[str, np.ndarray]:
+    """The physics terms (no fitted coefficients, no signs) at each (Z, N); with ``per_nucleon``
+    the SEMF terms divided by A (what a network predicting B/A must carry; volume/A is a constant
+    and is left out)."""
     Z, N = np.asarray(Z, float), np.asarray(N, float)
     A = np.maximum(Z + N, 1.0)
     vz, _ = valence(Z.astype(int))
     vn, _ = valence(N.astype(int))
-    return {
+    d = A if per_nucleon else 1.0
+    semf = {
         "volume": A,
-        "surface": A ** (2 / 3),
-        "coulomb": Z * (Z - 1) / A ** (1 / 3),
-        "asymmetry": (N - Z) ** 2 / A,
-        "pairing": pairing_sign(Z, N) / np.sqrt(A),
+        "surface": A ** (2 / 3) / d,
+        "coulomb": Z * (Z - 1) / A ** (1 / 3) / d,
+        "asymmetry": (N - Z) ** 2 / A / d,
+        "pairing": pairing_sign(Z, N) / np.sqrt(A) / d,
+    }
+    if per_nucleon:
+        semf = {f"{k}/A": v for k, v in semf.items() if k != "volume"}
+    return {
+        **semf,
         "valence_Z": vz,
         "valence_N": vn,
         "valence_product": vz * vn,
@@ -85,6 +93,7 @@ class PhysicsMatch:
     folds: int = 5
     seed: int = 0
     null_length: tuple[float, float] = (5.0, 30.0)
+    per_nucleon: bool = False  # match the SEMF terms divided by A (models that predict B/A)
     table_: list = field(default_factory=list)
     null_r2_: np.ndarray = field(default=None, repr=False)
     null_abs_r_: np.ndarray = field(default=None, repr=False)
@@ -96,7 +105,7 @@ class PhysicsMatch:
             raise ValueError(f"scores {S.shape} must have one row per nuclide ({len(Z)})")
         k = min(self.n_probe, S.shape[1])
         self.table_ = []
-        for name, y in physics_terms(Z, N).items():
+        for name, y in physics_terms(Z, N, self.per_nucleon).items():
             best, r, r2 = _scores(S, y, k, self.folds, self.seed)
             self.table_.append({"term": name, "best_pc": best, "best_abs_r": r, "probe_r2": r2})
         nulls = [
