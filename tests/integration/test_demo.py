@@ -12,7 +12,7 @@ from algolens.studies import demo
 
 def test_demo_writes_a_self_contained_report(tmp_path):
     res = demo.run(out=tmp_path, cp_steps=40, tasks=("Sum_Last2",), grokking=False,
-                   log=lambda *_: None)
+                   nuclear=False, recursion=False, log=lambda *_: None)
     html = res.report_path.read_text()
     text = re.sub(r"<[^>]+>", "", html)                 # the page without its markup
     assert res.report_path == tmp_path / "report.html"
@@ -29,7 +29,13 @@ def test_demo_writes_a_self_contained_report(tmp_path):
 
 
 def test_demo_cli_json(tmp_path, monkeypatch):
+    import functools
+
+    from algolens.studies import nuclear, recursion
     monkeypatch.setattr(demo, "DEMO_TASKS", ("Current_Number",))
+    monkeypatch.setattr(demo, "_grokking_part", lambda runs, log: [])      # CLI plumbing only
+    monkeypatch.setattr(recursion, "demo", functools.partial(recursion.demo, steps=5))
+    monkeypatch.setattr(nuclear, "demo", functools.partial(nuclear.demo, steps=3))
     out = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--cp-steps", "20",
                                     "--json"])
     assert out.exit_code == 0, out.output
@@ -37,6 +43,10 @@ def test_demo_cli_json(tmp_path, monkeypatch):
     assert rec["report"].endswith("report.html")
     assert len(rec["mips"]) == 1 and len(rec["clock_pizza"]) == 2
     assert {r["summary"]["attn_rate"] for r in rec["clock_pizza"]} == {0.0, 1.0}
+    [nuc] = rec["nuclear"]                          # 3 steps: no better than the SEMF
+    assert nuc["trained"] is False
+    [succ] = rec["recursion"]                       # 5 steps: labelled, not interpreted
+    assert succ["status"].startswith("not trained") and succ["recall"] is None
 
 
 def test_demo_bad_out_fails_before_training(tmp_path):

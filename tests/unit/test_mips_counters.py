@@ -164,5 +164,8 @@ def test_unsolved_task_names_failed_pass_and_reason():
     net = MIPSRNN(RNNConfig(n_inputs=1, n_outputs=1, hidden=3, f_depth=2, f_width=8))
     res = mips.run(task, network=net, write=False)
     assert not res.solved
-    assert res.failed_pass and res.reason
+    # either no program at all (a failed pass and its reason), or the network's own program,
+    # faithful to it and labelled as not correct for the task
+    assert (res.failed_pass and res.reason) or (
+        res.verification.verdict == "faithful, not correct" and res.verification.departures)
     assert all(p.reason for p in res.passes if not p.ok)

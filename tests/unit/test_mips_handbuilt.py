@@ -97,9 +97,14 @@ def test_integer_recurrence_reads_sum_last2():
 
 
 def test_wrong_network_is_not_solved():
-    """A net that computes Sum_Last2 cannot yield a verified Prev1 program."""
+    """A net that computes Sum_Last2 cannot yield a verified Prev1 program: it yields its own
+    program (Sum_Last2's), faithful to the network and labelled "faithful, not correct"."""
     res = mips.run("Prev1", network=CASES["Sum_Last2"](), write=False)
-    assert not res.solved and res.failed_pass is not None and res.reason
+    assert not res.solved
+    ver = res.verification
+    assert ver.verdict == "faithful, not correct" and ver.departures
+    f, sum_last2 = load_program(res.program_source), tasks.get("Sum_Last2")
+    assert all(f(inp) == sum_last2.reference(inp) for inp, _, _ in ver.departures)
 
 
 def test_integer_sr_finds_modular_update():

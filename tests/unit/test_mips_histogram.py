@@ -68,8 +68,8 @@ def test_histogram_pass_in_the_study_verifies():
     states = StateCollector().fit(net, t).collection_
     got = mips._histogram(net, t, ProgramInfo(t.name), passes, states, time_cap=120.0)
     assert got is not None and passes[-1].name == "histogram" and passes[-1].ok
-    src, ver = got
-    assert ver.accuracy_2x == 1.0
+    src, ver, _ = got
+    assert ver.accuracy_2x == 1.0 and ver.verdict == "faithful and correct"
     assert "[c0, c1, c2].index(max(c0, c1, c2))" in src
     assert load_program(src)([2, 1, 1, 2, 0]) == [2, 1, 1, 1, 1]
 

@@ -50,4 +50,11 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
                        f"{list(r.key_freqs)}, phases {r.phases}")
         else:
             click.echo(f"grokking p={s.p}: not trained (accuracy {s.val_acc:.2f})")
+    for r in res.nuclear:
+        click.echo(f"nuclear ({r.preset}): {r.label}; held-out binding RMS {r.test_rms_keV:.0f} "
+                   f"keV (SEMF {r.semf_rms_keV:.0f} keV)")
+    for r in res.recursion:
+        click.echo(f"recursion {r.task}: {r.status}; exact {r.test_exact:.3f} in distribution"
+                   + (f"; failures predicted: recall {r.recall:.3f}, precision {r.precision:.3f} "
+                      f"(|F|={r.n_failures}, |P|={r.n_predicted})" if r.trained else ""))
     click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")

@@ -83,4 +83,19 @@ class TableProgram:
         return len(self.transitions)
 
 
-Program = Union[SymbolicProgram, TableProgram]
+@dataclass(frozen=True)
+class ListProgram:
+    """The state is the prefix itself: ``p.append(x)``, then ``y = output`` (a Python expression
+    over the list ``p``, from ``analysis.rnn.prefix.list_formulas``)."""
+
+    inputs: tuple[str, ...]
+    output: str
+    info: ProgramInfo = field(default_factory=lambda: ProgramInfo(task="?"))
+    form: str = "symbolic"
+
+    @property
+    def complexity(self) -> int:
+        return len(self.output)
+
+
+Program = Union[SymbolicProgram, TableProgram, ListProgram]

@@ -11,13 +11,15 @@ import textwrap
 from dataclasses import dataclass
 
 from ..analysis.rnn.expr import fold
-from .ir import Program, ProgramInfo, SymbolicProgram, TableProgram
+from .canon import canonical
+from .ir import ListProgram, Program, ProgramInfo, SymbolicProgram, TableProgram
 from .ir import render as _render
 
 
 def render(e) -> str:
-    """Render after exact constant folding (same function, shorter text)."""
-    return _render(fold(e))
+    """Render after exact constant folding and the canonical form (same function, as a person
+    would write it: ``x + 2*r``, ``int(x + r > 3)``)."""
+    return _render(canonical(fold(e)))
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ def render_program(program: Program) -> RenderedProgram:
         body = _symbolic_body(program)
     elif isinstance(program, TableProgram):
         body = _table_body(program)
+    elif isinstance(program, ListProgram):
+        body = _list_body(program)
     else:
         raise TypeError(f"cannot render {type(program).__name__}; expected a SymbolicProgram "
                         "or a TableProgram")
@@ -77,8 +81,9 @@ def _symbolic_body(p: SymbolicProgram) -> str:
     lines += ups + outs if p.output_after_update else outs + ups
     out = p.output_names[0] if len(p.output_names) == 1 else "(" + ", ".join(p.output_names) + ")"
     lines += [f"{ind}ys.append({out})", "    return ys"]
-    if not p.uses_t:
-        lines = [ln.replace("for t, ", "for _t, ") for ln in lines]
+    if not p.uses_t:                       # no position index where nothing reads it
+        lines = [ln.replace(f"for t, {_loop_target(p.inputs)} in enumerate(xs):",
+                            f"for {_loop_target(p.inputs)} in xs:") for ln in lines]
     return "\n".join(lines)
 
 
@@ -128,6 +133,17 @@ def _table_body(p: TableProgram) -> str:
         "            continue",
         "        ys.append(_EMIT[key])",
         "        s = _NEXT[key]",
+        "    return ys"])
+
+
+def _list_body(p: ListProgram) -> str:
+    return "\n".join([
+        "def f(xs):",
+        '    """Keep the prefix read so far; the output is a formula of the whole prefix."""',
+        "    p = []", "    ys = []",
+        f"    for {_loop_target(p.inputs)} in xs:",
+        f"        p.append({_loop_target(p.inputs)})",
+        f"        ys.append({p.output})",
         "    return ys"])
 
 

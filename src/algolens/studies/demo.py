@@ -4,6 +4,10 @@ one self-contained HTML report.
 - MIPS: a few tasks, each trained (smallest RNN), distilled into a program, verified;
 - Clock vs Pizza: an α = 0 and an α = 1 transformer in the reduced setting, classified;
 - grokking: one small run, its Fourier key frequencies and three phases;
+- nuclear physics: a model of the AME2020 mass table beside the semi-empirical mass formula,
+  with its embeddings and penultimate features read out against the physics;
+- structural recursion: a binary-successor transformer, the shortcut it took read out as a
+  program, and its failures on long carry chains predicted from that program;
 
 Every number comes from this run: programs are verified by running them, verdicts are computed
 from the trained weights, and a network that did not learn is labelled so, not interpreted.
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..store import jsonable
 from .registry import Study
 
 STUDY = Study("demo", "The quick tour: every study once, in one HTML report")
@@ -32,12 +37,16 @@ class DemoResult:
     mips: list[Any] = field(default_factory=list)           # MIPSResult
     clock_pizza: list[Any] = field(default_factory=list)    # ClockPizzaResult
     grokking: list[Any] = field(default_factory=list)       # GrokkingResult
+    nuclear: list[Any] = field(default_factory=list)        # NuclearDemoResult
+    recursion: list[Any] = field(default_factory=list)      # RecursionDemoResult
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"report": str(self.report_path), "mips": [r.to_dict() for r in self.mips],
                 "clock_pizza": [r.to_dict() for r in self.clock_pizza],
                 "grokking": [r.to_dict() for r in self.grokking],
+                "nuclear": [jsonable(r) for r in self.nuclear],
+                "recursion": [r.to_dict() for r in self.recursion],
                 "seconds": round(self.seconds, 1)}
 
 
@@ -78,7 +87,9 @@ def _grokking_part(runs: Path, log) -> list:
 
 
 def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
-        tasks: tuple[str, ...] | None = None, grokking: bool = True, log=print) -> DemoResult:
+        tasks: tuple[str, ...] | None = None, grokking: bool = True, nuclear: bool = True,
+        recursion: bool = True,
+        log=print) -> DemoResult:
     """Run the tour and write ``out/report.html`` (``tasks`` defaults to ``DEMO_TASKS``)."""
     from ..report.build import build_report
     from ..store import RunStore
@@ -91,6 +102,12 @@ def run(out: str | Path = "runs/demo", cp_steps: int | None = None,
     res.mips = _mips_part(tasks, runs, log)
     res.clock_pizza = _clock_pizza_part(runs, cp_steps, log)
     res.grokking = _grokking_part(runs, log) if grokking else []
+    if nuclear:
+        from .nuclear import demo as nuclear_demo
+        res.nuclear = nuclear_demo(runs, log)
+    if recursion:
+        from .recursion import demo as recursion_demo
+        res.recursion = recursion_demo(runs, log)
     res.seconds = time.monotonic() - t0
     built = build_report(runs, recompute=True, title="algolens demo",
                          preface=lambda rep: _summary(rep, res))
@@ -126,6 +143,30 @@ def _summary(rep, res: DemoResult) -> None:
             "decay: it memorises first, then generalises. The progress measures read the "
             "Fourier circuit from its checkpoints and locate the three phases.")
         rep.add_table([_grokking_row(r) for r in res.grokking])
+    if res.nuclear:
+        rep.add_heading("Nuclear physics")
+        rep.add_text(
+            "A network with learned proton and neutron embeddings corrects the semi-empirical "
+            "mass formula (plus shell terms) on the AME2020 binding energies; whole nuclides are "
+            "held out. Below: its held-out RMS beside the SEMF fit, and how well single "
+            "penultimate-layer directions match each mass-formula term (cross-validated R² of a "
+            "probe beside a null of random smooth functions of Z and N).")
+        rep.add_table([_nuclear_row(r) for r in res.nuclear])
+        for r in res.nuclear:
+            if r.trained:
+                rep.add_table([{"term": t.term, "best PC": t.best_pc, "|r|": t.best_abs_r,
+                                "probe R²": t.probe_r2, "null R² (95th pct)": t.null_r2_q95,
+                                "above null": t.above_null} for t in r.physics],
+                              caption="mass-formula terms against the penultimate PCs")
+    if res.recursion:
+        rep.add_heading("Structural recursion")
+        rep.add_text(
+            "A small transformer learns binary successor (LSB first). Its attention says which "
+            "input bits each output step reads; the shortcut program rebuilt from that (written "
+            "to the run's program.py) predicts which inputs the model gets wrong: F = inputs it "
+            "gets wrong, P = inputs where the shortcut differs from the true successor, on long "
+            "carry chains never used to build the shortcut.")
+        rep.add_table([_recursion_row(r) for r in res.recursion])
 
 
 def _mips_row(r) -> dict:
@@ -153,6 +194,21 @@ def _grokking_row(r) -> dict:
             **{name: str(r.phases.get(name)) if trained else "-"
                for name in ("memorisation", "circuit_formation", "cleanup")},
             "note": "" if trained else f"not trained (accuracy {s.val_acc:.2f})"}
+
+
+def _nuclear_row(r) -> dict:
+    emb = {e.name: e for e in r.embeddings}
+    return {"model": r.preset, "steps": r.steps, "status": r.label,
+            "held-out RMS (keV)": r.test_rms_keV, "SEMF RMS (keV)": r.semf_rms_keV,
+            **{f"parity {n} (one PC)": e.parity_accuracy if r.trained else None
+               for n, e in emb.items()}}
+
+
+def _recursion_row(r) -> dict:
+    return {"task": r.task, "status": r.status, "exact (in distribution)": r.test_exact,
+            "exact (long carry chains)": r.rare_exact, "shortcut agreement": r.agreement,
+            "|F|": r.n_failures, "|P|": r.n_predicted, "recall": r.recall,
+            "precision": r.precision}
 
 
 def _leaning(m: dict) -> str:

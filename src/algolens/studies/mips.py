@@ -43,10 +43,13 @@ from ..analysis.rnn import (
 )
 from ..codegen import ProgramInfo, Verification, verify_source
 from ..codegen.python import render_program
+from ..codegen.ir import SymbolicProgram, size
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
 from ..perf import fast_cpu
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
+
+N_10X = 200                    # task-verification sequences at 10x the training length
 
 
 @dataclass
@@ -74,6 +77,13 @@ class MIPSResult:
         return {"task": self.task, "solved": self.solved, "form": self.form,
                 "program": self.program_source,
                 "accuracy": v.accuracy if v else None, "accuracy_2x": v.accuracy_2x if v else None,
+                "accuracy_10x": v.accuracy_10x if v else None,
+                "verdict": v.verdict if v else None,
+                "fidelity": {f"{k}x": f for k, f in v.fidelity} if v else None,
+                "network_accuracy_at": {f"{k}x": a for k, a in v.network_accuracy} if v else None,
+                "departures": [list(d) for d in v.departures] if v else None,
+                "largest_formula": next((p.extra.get("largest_formula") for p in self.passes
+                                         if p.extra.get("chosen")), None),
                 "hidden": self.hidden, "network": self.network_desc,
                 "network_accuracy": self.network_accuracy,
                 "train_seconds": round(self.train_seconds, 2),
@@ -119,18 +129,37 @@ def _fit_pass(passes: list[PassRecord], name: str, fit, found):
     return est
 
 
-def _try_program(passes, name, program, task) -> tuple[str, Verification] | None:
-    """Render once and verify; the pass succeeds only if its program verifies. The verified
-    source gets the verification summary in its docstring (the body is not rendered again)."""
+def _network_sets(states: Collection) -> tuple:
+    """The network's own outputs on its check sequences at L, 2L, 10L (for fidelity)."""
+    return tuple((k, h.xs, h.y) for k, h in states.fidelity_sets())
+
+
+def _try_program(passes, name, program, task, states: Collection
+                 ) -> tuple[str, Verification, PassRecord] | None:
+    """Render once; measure fidelity to the network (L, 2L, 10L) and correctness for the task
+    (L, 2L, 10L) separately. The pass succeeds when its program is faithful to the network at
+    L or correct for the task at L. The source gets the summary in its docstring (the body is
+    not rendered again)."""
     rendered = render_program(program)
-    ver = verify_source(rendered.source(program.info), task)
+    ver = verify_source(rendered.source(program.info), task, n_10x=N_10X,
+                        network=_network_sets(states))
     rec = passes[-1]
-    rec.ok = ver.passed
+    rec.ok = not ver.error and (ver.faithful or ver.passed)
     rec.extra["verification"] = ver.summary()
-    if not ver.passed:
-        rec.reason += f"; program fails verification: {ver.summary()}"
+    rec.extra["verdict"] = ver.verdict
+    if isinstance(program, SymbolicProgram):
+        rec.extra["largest_formula"] = max(
+            (size(e) for e in program.updates + program.outputs), default=0)
+    if not rec.ok:
+        rec.reason += f"; program neither faithful nor correct: {ver.summary()}"
         return None
-    return rendered.source(replace(program.info, verification=ver.summary())), ver
+    return rendered.source(replace(program.info, verification=ver.summary())), ver, rec
+
+
+def _rank(ver: Verification) -> tuple:
+    """Faithful to the network first, correct for the task second, then agreement at 2L."""
+    return (ver.faithful, ver.passed and ver.accuracy_2x == 1.0,
+            ver.fidelity_at(2) == 1.0, ver.fidelity_at(1) or 0.0, ver.accuracy_2x)
 
 
 def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None = None,
@@ -139,10 +168,14 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     """Network -> (form, source, verification, passes); source None when every pass failed.
 
     The network's hidden states and outputs are collected once (``StateCollector``) and handed
-    to every pass. Passes run in order and the first program that verifies at L and 2L wins. A
-    program that verifies only at L (e.g. a counter truncated into a finite machine) is held
-    while the later passes try; the one with the best 2L accuracy is returned (earlier wins
-    ties). Every search is bounded by work, so the result is a function of the network;
+    to every pass. Candidates are chosen by agreement with the network, not by the task: passes
+    run in order and the first program faithful to the network at L that also agrees at 2L (or
+    is correct for the task at L and 2L: it generalises where the network may not) wins. Others
+    (e.g. a counter truncated into a finite machine) are held while the later passes try; the
+    best by ``_rank`` is returned (earlier wins ties). Correctness for the task is a separate
+    measurement in the verification: an imperfect network yields its faithful program, labelled
+    "faithful, not correct", with the inputs where it departs from the task.
+    Every search is bounded by work, so the result is a function of the network;
     ``time_cap`` (seconds per pass) is only a safety cap: a pass it stops fails with the reason
     "budget exhausted".
     """
@@ -155,9 +188,12 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     def accept(form: str, got) -> tuple | None:
         if not got:
             return None
-        if got[1].accuracy_2x == 1.0:
-            return form, got[0], got[1], passes
-        held.append((got[1].accuracy_2x, -len(held), (form, got[0], got[1], passes)))
+        ver = got[1]
+        if ver.faithful and (ver.fidelity_at(2) == 1.0 or
+                             (ver.passed and ver.accuracy_2x == 1.0)):
+            got[2].extra["chosen"] = True
+            return form, got[0], ver, passes
+        held.append((_rank(ver), -len(held), got[2], (form, got[0], ver, passes)))
         return None
 
     collector = _timed(passes, "collect", lambda: StateCollector().fit(net, task))
@@ -173,7 +209,8 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
     if rec is not None:
         prog = from_recurrence(rec.recurrence_, names, _with(info, "integer linear recurrence "
                                                              "fitted to the network's outputs"))
-        if done := accept("symbolic", _try_program(passes, "integer_recurrence", prog, task)):
+        if done := accept("symbolic", _try_program(passes, "integer_recurrence", prog, task,
+                                                      states)):
             return done
     win = _fit_pass(passes, "window",
                     lambda: WindowFormulas(time_cap=time_cap).fit(net, task, states),
@@ -182,7 +219,8 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
         prog = from_formulas(win.formulas_, _with(
             info, f"definite memory: the state is a function of the last {win.k_} input(s); "
                   f"output by {win.method_}"))
-        if done := accept("symbolic", _try_program(passes, "window", prog, task)):
+        if done := accept("symbolic", _try_program(passes, "window", prog, task,
+                                                      states)):
             return done
     fsm = _fit_pass(passes, "state_machine", lambda: _state_machine(net, task, states),
                     lambda e: e.machine_ is not None and e.fidelity_ == 1.0)
@@ -195,20 +233,25 @@ def distill(net, task: SequenceTask, network_desc: str = "", linear: bool | None
             prog = from_formulas(form.formulas_, _with(
                 info, f"{fsm.machine_.n_states}-state machine, formulas on the "
                       f"'{form.formulas_.labelling}' labelling"))
-            if done := accept("symbolic", _try_program(passes, "formula_search", prog, task)):
+            if done := accept("symbolic", _try_program(passes, "formula_search", prog, task,
+                                                      states)):
                 return done
     if done := accept("symbolic", _counter(net, task, info, passes, states, time_cap)):
         return done
     if done := accept("symbolic", _histogram(net, task, info, passes, states, time_cap)):
         return done
+    if done := accept("symbolic", _prefix(net, task, info, passes, states)):
+        return done
     if fsm is not None:
         passes.append(PassRecord("table", True, fsm.fidelity_, fsm.report_))
         prog = from_machine(fsm.machine_, names, _with(info, f"{fsm.machine_.n_states}-state "
                                                              "Mealy machine (transition table)"))
-        if done := accept("table", _try_program(passes, "table", prog, task)):
+        if done := accept("table", _try_program(passes, "table", prog, task, states)):
             return done
     if held:
-        return max(held, key=lambda h: h[:2])[2]
+        best = max(held, key=lambda h: h[:2])
+        best[2].extra["chosen"] = True
+        return best[3]
     return None, None, None, passes
 
 
@@ -238,7 +281,7 @@ def _counter(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord
         info, f"{k}-d integer lattice of hidden states"
               f"{' after snapping the recurrence' if src is not net else ''}, "
               "formulas for the integer coordinates"))
-    return _try_program(passes, "lattice_formulas", prog, task)
+    return _try_program(passes, "lattice_formulas", prog, task, states)
 
 
 def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord],
@@ -253,11 +296,37 @@ def _histogram(net, task: SequenceTask, info: ProgramInfo, passes: list[PassReco
     prog = from_counts(est.model_, _with(
         info, "the network's output depends only on the symbol counts (order-invariant on "
               "permuted inputs); one counter per symbol, output formula of the counts"))
-    return _try_program(passes, "histogram", prog, task)
+    return _try_program(passes, "histogram", prog, task, states)
+
+
+def _prefix(net, task: SequenceTask, info: ProgramInfo, passes: list[PassRecord],
+            states: Collection):
+    """Networks whose state is a code of the whole prefix: the output as a list formula."""
+    from ..analysis.rnn.prefix import PrefixFormulas
+    from ..codegen.ir import ListProgram
+    est = _fit_pass(passes, "prefix", lambda: PrefixFormulas().fit(net, task, states),
+                    lambda e: e.formula_ is not None)
+    if est is None:
+        return None
+    prog = ListProgram(input_names(task), est.formula_, _with(
+        info, "the hidden state determines the whole prefix (an injective code); the output "
+              "is a formula of the prefix list"))
+    return _try_program(passes, "prefix", prog, task, states)
 
 
 def _with(info: ProgramInfo, method: str) -> ProgramInfo:
     return replace(info, method=method)
+
+
+def distil_module(task: str | SequenceTask, rnn: torch.nn.Module, readout, symbols=None,
+                  encode=None, **run_kw) -> MIPSResult:
+    """Distil your own ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` (or cell) + readout module in one
+    call: ``mips.distil_module("Parity_Last2", gru, head, symbols=[0, 1])``. ``symbols``: the
+    inputs are one-hot over the alphabet; ``encode``: your own input encoding; ``run_kw`` go to
+    ``run`` (e.g. ``write=False``)."""
+    from ..analysis.rnn.torch_adapters import TorchRNN
+    net = TorchRNN(rnn, readout, symbols=symbols, encode=encode)
+    return run(task, network=net, **run_kw)
 
 
 # ---------------------------------------------------------------------- training
@@ -295,9 +364,12 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float | None = N
         form, src, ver, passes = distill(net, task, got["desc"])
     hidden = int(net.initial_state(1).shape[-1])
     failed = next((p for p in reversed(passes) if not p.ok), None) if src is None else None
-    res = MIPSResult(task.name, src is not None and ver is not None and ver.passed, form, src, ver,
-                     net, got["desc"], hidden, got["seconds"], time.monotonic() - t0, passes,
-                     failed.name if failed else None, failed.reason if failed else "",
+    solved = src is not None and ver is not None and ver.passed
+    reason = failed.reason if failed else ""
+    if src is not None and not solved and ver is not None:    # a faithful program, not correct
+        reason = f"{getattr(ver, 'verdict', 'not correct')}: {ver.summary()}"
+    res = MIPSResult(task.name, solved, form, src, ver, net, got["desc"], hidden, got["seconds"],
+                     time.monotonic() - t0, passes, failed.name if failed else None, reason,
                      got["run_dir"], got["accuracy"])
     if write:
         save(res, out, seed)
@@ -319,7 +391,8 @@ def save(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
         v = res.verification
         key = {"solved": res.solved, "form": res.form, "accuracy": v.accuracy if v else None,
                "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
-        reason = "" if res.solved else f"not solved: {res.failed_pass}: {res.reason}"
+        reason = "" if res.solved else (f"not solved: {res.failed_pass}: {res.reason}"
+                                        if res.failed_pass else f"not solved: {res.reason}")
         run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
         machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
         if machine is not None:
@@ -396,22 +469,31 @@ def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float
 
 
 def benchmark_markdown(results: list[dict]) -> str:
-    """The benchmark table beside the paper's MIPS and GPT-4 columns."""
+    """The benchmark table beside the paper's MIPS and GPT-4 columns: the program's accuracy on
+    the task at 1x, 2x, 10x the training length, the network's own accuracy at those lengths,
+    the program's agreement with the network (fidelity) and the verdict."""
     from .mips_paper import paper_columns
     fmt = lambda v: "" if v is None else f"{v:.4f}"        # noqa: E731
-    rows = ["| Task | solved | form | acc | acc 2x | hidden | train s | distil s | failed pass "
-            "| paper MIPS | GPT-4 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    at = lambda r, key: "/".join(fmt((r.get(key) or {}).get(k)) for k in ("1x", "2x", "10x"))  # noqa: E731,E501
+    rows = ["| Task | solved | form | acc | acc 2x | acc 10x | net acc 1x/2x/10x | fidelity "
+            "1x/2x/10x | verdict | max formula | hidden | train s | distil s | failed pass "
+            "| paper MIPS | GPT-4 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         gpt, paper = paper_columns(r["task"])
         rows.append(f"| {r['task']} | {int(bool(r['solved']))} | {r.get('form') or ''} | "
                     f"{fmt(r.get('accuracy'))} | {fmt(r.get('accuracy_2x'))} | "
+                    f"{fmt(r.get('accuracy_10x'))} | {at(r, 'network_accuracy_at')} | "
+                    f"{at(r, 'fidelity')} | {r.get('verdict') or ''} | "
+                    f"{r.get('largest_formula') or ''} | "
                     f"{r.get('hidden') or ''} | {r.get('train_seconds', '')} | "
                     f"{r.get('distill_seconds', '')} | {r.get('failed_pass') or ''} | "
                     f"{'' if paper is None else paper} | {'' if gpt is None else gpt} |")
     solved = sum(bool(r["solved"]) for r in results)
     sym = sum(bool(r["solved"]) and r.get("form") == "symbolic" for r in results)
-    rows.append(f"\nsolved {solved}/{len(results)} ({sym} symbolic); paper MIPS "
-                f"{sum(paper_columns(r['task'])[1] or 0 for r in results)}, GPT-4 "
+    exact10 = sum(bool(r["solved"]) and r.get("accuracy_10x") == 1.0 for r in results)
+    rows.append(f"\nsolved {solved}/{len(results)} ({sym} symbolic, {exact10} exact at 10x); "
+                f"paper MIPS {sum(paper_columns(r['task'])[1] or 0 for r in results)}, GPT-4 "
                 f"{sum(paper_columns(r['task'])[0] or 0 for r in results)} on these tasks")
     return "\n".join(rows)
 

@@ -6,14 +6,18 @@
     [1, 1, 0, 1]
 """
 
-from .registry import benchmark_names, get, load_task_file, names, register, unregister
+from .registry import benchmark_names, get, kind_of, load_task_file, names, register, unregister
+from .seq2seq import Seq2SeqTask, Split
 from .spec import SequenceTask, TaskError
 
 __all__ = [
+           "Seq2SeqTask",
            "SequenceTask",
+           "Split",
            "TaskError",
            "benchmark_names",
            "get",
+           "kind_of",
            "load_task_file",
            "names",
            "register",

@@ -1,4 +1,10 @@
-"""The task registry: the 62 benchmark tasks plus any the user registers."""
+"""The task registry: the 62 benchmark tasks, the recursion tasks, plus any the user registers.
+
+Two kinds share it: sequence tasks (``SequenceTask``, one output per input step: MIPS) and
+sequence-to-sequence tasks (``Seq2SeqTask``, outputs of another length: successor, traversals).
+``names()`` lists the sequence tasks (what ``algolens tasks`` and ``mips --all`` iterate);
+``names(kind="seq2seq")`` the others; ``get`` finds either.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,27 @@ import sys
 from pathlib import Path
 
 from .library import BENCHMARK_TASKS
+from .recursion import RECURSION_TASKS
+from .seq2seq import Seq2SeqTask
 from .spec import SequenceTask, TaskError
 
-_BENCHMARK = frozenset(t.name for t in BENCHMARK_TASKS)
-_REGISTRY: dict[str, SequenceTask] = {t.name: t for t in BENCHMARK_TASKS}
+AnyTask = SequenceTask | Seq2SeqTask
+KINDS = ("sequence", "seq2seq")
+_BENCHMARK = frozenset(t.name for t in BENCHMARK_TASKS + RECURSION_TASKS)
+_REGISTRY: dict[str, AnyTask] = {t.name: t for t in BENCHMARK_TASKS + RECURSION_TASKS}
 _SOURCE: dict[str, str] = {}        # user task name -> task file it came from
 _LOADING: list[dict] = []           # stack of {"path": str, "names": [...]} while loading files
 
 
-def names() -> list[str]:
-    """All registered task names, benchmark tasks first in the paper's order."""
-    return list(_REGISTRY)
+def kind_of(task: AnyTask) -> str:
+    return "seq2seq" if isinstance(task, Seq2SeqTask) else "sequence"
+
+
+def names(kind: str | None = "sequence") -> list[str]:
+    """Registered task names of one kind (None: all), benchmark tasks first in the paper's order."""
+    if kind is not None and kind not in KINDS:
+        raise TaskError(f"unknown task kind {kind!r}; use one of {list(KINDS)} or None")
+    return [n for n, t in _REGISTRY.items() if kind is None or kind_of(t) == kind]
 
 
 def benchmark_names() -> list[str]:
@@ -26,9 +42,19 @@ def benchmark_names() -> list[str]:
     return [t.name for t in BENCHMARK_TASKS]
 
 
-def get(name: str | SequenceTask) -> SequenceTask:
-    """Look a task up by name; unknown names get a did-you-mean suggestion."""
-    if isinstance(name, SequenceTask):
+def get(name: str | AnyTask, kind: str | None = None) -> AnyTask:
+    """Look a task up by name; unknown names get a did-you-mean suggestion. With ``kind``, a task
+    of the other kind is a clear error."""
+    task = _lookup(name)
+    if kind is not None and kind_of(task) != kind:
+        where = "algolens recursion" if kind_of(task) == "seq2seq" else "algolens mips / train"
+        raise TaskError(f"task {task.name!r} is a {kind_of(task)} task, but a {kind} task is "
+                        f"needed here; use it with `{where}`")
+    return task
+
+
+def _lookup(name: str | AnyTask) -> AnyTask:
+    if isinstance(name, (SequenceTask, Seq2SeqTask)):
         return name
     if name in _REGISTRY:
         return _REGISTRY[name]
@@ -41,15 +67,16 @@ def get(name: str | SequenceTask) -> SequenceTask:
                     "your own with algolens.tasks.register / --task-file.")
 
 
-def register(task: SequenceTask, replace: bool = False) -> SequenceTask:
+def register(task: AnyTask, replace: bool = False) -> AnyTask:
     """Validate a task (its reference runs on sampled rows) and add it to the registry.
 
     Re-loading the same task file replaces the tasks it registered before, so a file can be
     loaded twice in one process (tests, notebooks) without a duplicate-name error.
     """
-    if not isinstance(task, SequenceTask):
-        raise TaskError(f"register() takes a SequenceTask, got {type(task).__name__}; build one "
-                        "with SequenceTask(name=..., alphabet=..., length=..., reference=...)")
+    if not isinstance(task, (SequenceTask, Seq2SeqTask)):
+        raise TaskError(f"register() takes a SequenceTask or Seq2SeqTask, got "
+                        f"{type(task).__name__}; build one with SequenceTask(name=..., "
+                        "alphabet=..., length=..., reference=...)")
     loading = _LOADING[-1] if _LOADING else None
     if task.name in _BENCHMARK and _REGISTRY[task.name] is not task:
         raise TaskError(f"{task.name!r} is a benchmark task and cannot be replaced; give your "

@@ -112,13 +112,20 @@ class Collection:
     """What the distiller knows about a network: its states and outputs on fresh inputs,
     collected once and handed down the chain of passes (never labels).
 
-    ``fit`` is regression data; ``check`` (length L) and ``check_2x`` (length 2L) are
-    independent sequences on which passes measure agreement with the network.
+    ``fit`` is regression data; ``check`` (length L), ``check_2x`` (length 2L) and
+    ``check_10x`` (10L, may be None) are independent sequences on which passes and the final
+    program measure agreement with the network (fidelity at 1x, 2x and 10x the length).
     """
 
     fit: HiddenStates
     check: HiddenStates
     check_2x: HiddenStates
+    check_10x: HiddenStates | None = None
+
+    def fidelity_sets(self) -> tuple[tuple[int, HiddenStates], ...]:
+        """(length multiple, sequences) at which programs are compared with the network."""
+        sets = ((1, self.check), (2, self.check_2x), (10, self.check_10x))
+        return tuple((k, s) for k, s in sets if s is not None)
 
     @property
     def h0(self) -> np.ndarray:
@@ -143,21 +150,22 @@ def hidden_states(net: RNNAdapter, xs: np.ndarray) -> HiddenStates:
 
 def recollect(net: RNNAdapter, states: Collection) -> Collection:
     """The same inputs run through another network (e.g. a snapped copy of the original)."""
-    return Collection(*(hidden_states(net, s.xs) for s in (states.fit, states.check,
-                                                           states.check_2x)))
+    return Collection(*(None if s is None else hidden_states(net, s.xs)
+                        for s in (states.fit, states.check, states.check_2x, states.check_10x)))
 
 
 class StateCollector:
     """Collect hidden states and the network's own outputs on fresh sequences, once.
 
-    ``n`` sequences at the training length for fitting, ``n_check`` more at L and
-    ``n_check // 2`` at 2L for checks. Results: ``collection_`` (``Collection``), ``states_``
-    (its fit part), ``fidelity_`` (1.0 by definition), ``report_``.
+    ``n`` sequences at the training length for fitting, ``n_check`` more at L,
+    ``n_check // 2`` at 2L and ``n_10x`` at 10L for checks. Results: ``collection_``
+    (``Collection``), ``states_`` (its fit part), ``fidelity_`` (1.0 by definition), ``report_``.
     """
 
     def __init__(self, n: int = 600, length: int | None = None, n_check: int = 1000,
-                 seed: int = 1) -> None:
+                 seed: int = 1, n_10x: int = 100) -> None:
         self.n, self.length, self.n_check, self.seed = n, length, n_check, seed
+        self.n_10x = n_10x
 
     def fit(self, net: RNNAdapter, task: SequenceTask) -> "StateCollector":
         check_adapter(net)
@@ -165,12 +173,19 @@ class StateCollector:
         L = self.length or task.length
         xs = [task.sample(self.n, rng, L), task.sample(self.n_check, rng, L),
               task.sample(self.n_check // 2, rng, 2 * L)]
-        self.collection_ = Collection(*(hidden_states(net, x) for x in xs))
+        sets = [hidden_states(net, x) for x in xs]
+        note = ""
+        if self.n_10x:                      # drawn last: the other sets stay as they were
+            try:
+                sets.append(hidden_states(net, task.sample(self.n_10x, rng, 10 * L)))
+            except Exception as e:          # a network built for short inputs only
+                note = f"; the network does not run at 10x the length ({type(e).__name__})"
+        self.collection_ = Collection(*sets)
         self.states_ = self.collection_.fit
         self.fidelity_ = 1.0
         self.report_ = (f"collected {self.n} + {self.n_check} sequences x {L} steps and "
                         f"{self.n_check // 2} x {2 * L} of {self.states_.h.shape[-1]}-d hidden "
-                        "states")
+                        f"states{note}")
         return self
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 BINARY = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^")
 UNARY = ("abs", "neg", "not")
-TERNARY = ("select",)              # select(c, a, b) = a if c else b
+TERNARY = ("select", "clip")      # select(c, a, b) = a if c else b; clip(e, lo, hi)
 VARIADIC = ("argmax",)             # argmax(a0, .., an) = index of the first maximal argument
 _PREC = {"|": 1, "^": 2, "&": 3, "+": 5, "-": 5, "*": 6, "//": 6, "%": 6, "neg": 7}
 
@@ -66,10 +66,12 @@ def render(e: Expr, parent: int = 0) -> str:
     if op == "argmax":            # list.index finds the first maximum: ties go to the smaller
         items = ", ".join(render(x) for x in a)
         return f"[{items}].index(max({items}))"
+    if op == "clip":              # saturation: min(max(e, lo), hi)
+        return f"min(max({render(a[0])}, {render(a[1])}), {render(a[2])})"
     if op in ("abs", "min", "max"):
         return f"{op}({', '.join(render(x) for x in a)})"
     if op in ("==", "<", "<="):
-        return f"int({render(a[0], 4)} {op} {render(a[1], 4)})"
+        return f"int({_comparison(op, a)})"
     if op == "not":
         return f"(1 - {render(a[0], 6)})" if parent > 0 else f"1 - {render(a[0], 6)}"
     if op == "neg":
@@ -77,14 +79,21 @@ def render(e: Expr, parent: int = 0) -> str:
         return f"({s})" if parent >= 7 else s
     if op == "select":            # a comparison as condition needs no int(...)
         c = a[0]
-        cond = (f"{render(c.args[0], 4)} {c.op} {render(c.args[1], 4)}"
-                if isinstance(c, Op) and c.op in ("==", "<", "<=") else render(c, 1))
+        cond = (_comparison(c.op, c.args) if isinstance(c, Op) and c.op in ("==", "<", "<=")
+                else render(c, 1))
         s = f"{render(a[1], 1)} if {cond} else {render(a[2], 1)}"
         return f"({s})" if parent > 0 else s
     p = _PREC[op]
     # left-associative: the right operand needs parentheses at equal precedence
     s = f"{render(a[0], p)} {op} {render(a[1], p + 1)}"
     return f"({s})" if p < parent else s
+
+
+def _comparison(op: str, a: tuple) -> str:
+    """``k < e`` reads ``e > k``: the constant on the right, as a person writes it."""
+    if op in ("<", "<=") and isinstance(a[0], Const) and not isinstance(a[1], Const):
+        return f"{render(a[1], 4)} {'>' if op == '<' else '>='} {render(a[0], 4)}"
+    return f"{render(a[0], 4)} {op} {render(a[1], 4)}"
 
 
 def evaluate(e: Expr, env: dict[str, np.ndarray]) -> np.ndarray:
@@ -111,6 +120,7 @@ _NUMPY = {
     "min": np.minimum, "max": np.maximum, "==": np.equal, "<": np.less, "<=": np.less_equal,
     "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "abs": np.abs,
     "neg": np.negative, "not": lambda v: 1 - v, "select": lambda c, x, y: np.where(c != 0, x, y),
+    "clip": lambda v, lo, hi: np.minimum(np.maximum(v, lo), hi),
 }
 
 
@@ -124,7 +134,7 @@ def sum_of(names) -> Expr:
 
 # ------------------------------------------------------------------ constant folding
 _FOLDABLE = ("+", "-", "*", "//", "%", "min", "max", "==", "<", "<=", "&", "|", "^", "abs",
-             "neg", "not")
+             "neg", "not", "clip")
 
 
 def fold(e: Expr) -> Expr:

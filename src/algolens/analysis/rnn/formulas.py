@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -51,6 +51,11 @@ class StateFormulas:
     @property
     def complexity(self) -> int:
         return sum(size(e) for e in self.updates + self.outputs)
+
+    @property
+    def largest(self) -> int:
+        """The largest single formula (the reach of the search), in nodes."""
+        return max((size(e) for e in self.updates + self.outputs), default=0)
 
 
 def input_names(task: SequenceTask) -> tuple[str, ...]:
@@ -89,34 +94,97 @@ def _edge_labels(m: MealyMachine, what) -> np.ndarray | None:
 
 
 def labellings(m: MealyMachine, n_in: int):
-    """Yield (name, var names, labels [n, k]) candidates; unlabelled initial rows hold INT_MIN."""
+    """Yield (name, var names, labels [n, k], edge mask or None) candidates; unlabelled initial
+    rows hold INT_MIN; a mask leaves the edges a labelling does not explain out of the
+    regression."""
     n = m.n_states
     if n == 1:
-        yield "none", (), np.zeros((1, 0), dtype=np.int64)
+        yield "none", (), np.zeros((1, 0), dtype=np.int64), None
         return
     scalar_out = not isinstance(m.out[0][0], tuple)
     sym = lambda s, k: m.symbols[k]                          # noqa: E731
     if scalar_out:
         L = _edge_labels(m, lambda s, k: m.out[s][k])
         if L is not None:
-            yield "output", ("s",), L
+            yield "output", ("y_prev",), L, None
     L = _edge_labels(m, sym)
     if L is not None:
-        yield "last_input", tuple(f"p{c}" if n_in > 1 else "p" for c in range(n_in)), L
+        yield "last_input", _prev_names(n_in), L, None
     if scalar_out:
         L = _edge_labels(m, lambda s, k: (m.out[s][k],) + tuple(np.atleast_1d(m.symbols[k])))
         if L is not None:
-            yield "output+input", ("s",) + (("p",) if n_in == 1 else
-                                            tuple(f"p{c}" for c in range(n_in))), L
+            yield "output+input", ("y_prev",) + _prev_names(n_in), L, None
+    got = counter_labels(m)
+    if got is not None:
+        yield "counter", ("count", "absorbed"), got[0], got[1]
     if n <= 4:
         for perm in itertools.permutations(range(n)):
-            yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None]
+            yield "permutation", ("s",), np.array(perm, dtype=np.int64)[:, None], None
     L = factor_labels(m)                  # two readable variables before one packed one
     if L is not None:
-        yield "access+output", ("r", "q"), L
+        yield "access+output", ("r", "q"), L, None
     L = access_labels(m)
     if L is not None and n > 2:
-        yield "access", ("s",), L[:, None]
+        yield "access", ("s",), L[:, None], None
+
+
+def _prev_names(n_in: int) -> tuple[str, ...]:
+    """Names from the role: the last input read (``x_prev``; ``a_prev``, ``b_prev``, ...)."""
+    return tuple(f"{n}_prev" for n in (("x",) if n_in == 1 else tuple("abcdefgh"[:n_in])))
+
+
+def _sinks(m: MealyMachine) -> set[int]:
+    """Absorbing states: every input stays, one output for all inputs."""
+    return {s for s in range(m.n_states) if (m.next[s] == s).all()
+            and len(set(map(repr, m.out[s]))) == 1}
+
+
+def counter_labels(m: MealyMachine, steps=(1, -1, 0), max_off: float = 0.25,
+                   max_symbols: int = 4) -> tuple[np.ndarray, np.ndarray] | None:
+    """(d, sunk) labels and the edges they explain: a depth counter and an absorbing flag
+    (Balanced_Parenthesis-like).
+
+    d is a potential: every symbol k moves it by a fixed step delta_k (tried in ``steps``, not
+    all 0), assigned along shortest paths from the start; an absorbing state (one output, every
+    input stays) gets sunk = 1 and keeps the d of its first in-edge. A trained network's
+    machine may keep states a clean counter merges, and a few of its edges (reached late, or
+    only beyond the training length) break the potential: up to ``max_off`` of the edges may
+    be left out of the regression (the returned mask), the potential that leaves out fewest
+    wins, and the program is then checked against the network. None when no potential fits."""
+    sinks = _sinks(m)
+    if len(sinks) > 1 or m.initial in sinks or m.n_states < 3 or len(m.symbols) > max_symbols:
+        return None                         # 3^S step vectors: small alphabets only
+    best = None
+    for delta in itertools.product(steps, repeat=len(m.symbols)):
+        if not any(delta):
+            continue
+        got = _potential(m, delta, sinks)
+        if got is not None and (best is None or (~got[1]).sum() < (~best[1]).sum()):
+            best = got
+    if best is None or (~best[1] & m.exact).sum() > max_off * m.exact.sum():
+        return None
+    d, ok = best
+    sunk = np.array([int(s in sinks) for s in range(m.n_states)])
+    return np.stack([d, sunk], 1).astype(np.int64), ok & m.exact
+
+
+def _potential(m: MealyMachine, delta, sinks: set[int]) -> tuple | None:
+    """Breadth-first labels d and the mask of edges with d[next] = d[s] + delta_k."""
+    d, order = {m.initial: 0}, [m.initial]
+    for s in order:                                     # grows while iterating: BFS
+        if s in sinks:
+            continue
+        for k in range(len(m.symbols)):
+            t = int(m.next[s, k])
+            if m.exact[s, k] and t not in d:
+                d[t] = d[s] + delta[k]
+                order.append(t)
+    if len(d) != m.n_states or len(set(d.values())) < 3:
+        return None
+    lab = np.array([d[s] for s in range(m.n_states)])
+    ok = np.array([[s in sinks or lab[int(m.next[s, k])] == lab[s] + delta[k]
+                    for k in range(len(m.symbols))] for s in range(m.n_states)])
+    return lab, ok
 
 
 def access_labels(m: MealyMachine, groups: np.ndarray | None = None, limit: int = 5000
@@ -212,11 +280,12 @@ class FormulaSearch:
         names = input_names(task)
         self.formulas_, self.candidates_, self.work_ = None, [], 0
         self._fuse = Fuse(self.time_cap)
-        for label, vars_, L in labellings(machine, task.n_channels):
+        for label, vars_, L, mask in labellings(machine, task.n_channels):
             if self.work_ >= self.max_work or self._fuse.check():
                 break
+            m = machine if mask is None else replace(machine, exact=mask)
             for L2 in _init_candidates(L, machine.initial):
-                f = self._regress(machine, task, names, label, vars_, L2)
+                f = self._regress(m, task, names, label, vars_, L2)
                 self.candidates_.append((label, f.complexity if f else None))
                 if f and (self.formulas_ is None or f.complexity < self.formulas_.complexity):
                     self.formulas_ = f
@@ -233,8 +302,9 @@ class FormulaSearch:
         self.fidelity_ = 1.0 if self.formulas_ else 0.0
         self.report_ = (self._fuse.note() if self.budget_exhausted_ else
                         f"labelling {self.formulas_.labelling!r}: complexity "
-                        f"{self.formulas_.complexity}" if self.formulas_ else
-                        f"no formula of size <= {self.max_size} on any labelling "
+                        f"{self.formulas_.complexity}, largest formula "
+                        f"{self.formulas_.largest} nodes" if self.formulas_ else
+                        f"no formula of size <= {self.max_size} (composed <= 15) on any labelling "
                         f"({len(self.candidates_)} tried)")
         self.report_ += f"; {self.work_} evaluations (expressions x points)"
         return self
@@ -259,7 +329,7 @@ class FormulaSearch:
                         {len(set(L[:, i].tolist())) for i in range(L.shape[1])})
         sr = IntegerSR(self.max_size, tuple(int(c) for c in consts),
                        max_candidates=self.max_candidates).fit(env, targets, fuse=self._fuse)
-        self.work_ += sr.n_evaluated_ * len(pts)
+        self.work_ += sr.n_evaluated_ * len(pts) + sr.n_composed_
         if any(e is None for e in sr.formulas_.values()):
             return None
         ups = tuple(sr.formulas_[f"next_{v}"] for v in vars_)

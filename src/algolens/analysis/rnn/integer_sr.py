@@ -3,9 +3,13 @@
 Every expression is evaluated on the whole finite domain at once (all (state, input) points of a
 state machine); expressions with identical value vectors are kept once (observational
 equivalence), so the bank holds one representative -- the smallest -- per function. Primitives:
-+ - * // % min max == < abs, and select(c, a, b) with a comparison as c (clip is min/max of
-max/min). The smallest formula that matches a target exactly on the domain wins (complexity =
-number of nodes; ties go to the first in the enumeration order, which is fixed).
++ - * // % min max == < abs, select(c, a, b) with a comparison as c, and -- a typed grammar --
+``&``/``|`` only between Boolean-typed entries (comparisons; kept apart from equal integers).
+Formulas beyond the complete sizes come from goal-directed composition over the bank
+(``compose.Composer``: sums, select, clip, modulo, thresholds; up to ``max_compose`` nodes),
+with constants from the data (the targets' extremes). The smallest formula that matches a
+target exactly on the domain wins (complexity = number of nodes; ties go to the first in the
+enumeration order, which is fixed).
 
 The search is bounded by work only -- expression size ``max_size``, bank size ``max_bank``
 (distinct functions kept as building blocks), ``max_candidates`` (expressions evaluated) and
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .budget import Fuse
+from .compose import Composer, Pool
 from .expr import Const, Expr, Op, Var, size
 
 COMMUTATIVE = ("+", "*", "min", "max", "==")
@@ -31,6 +36,7 @@ BINARY_OPS = ("+", "-", "*", "//", "%", "min", "max", "==", "<")
 _NP = {"+": np.add, "-": np.subtract, "*": np.multiply, "//": np.floor_divide, "%": np.mod,
        "min": np.minimum, "max": np.maximum, "==": np.equal, "<": np.less}
 _LIMIT = 10 ** 7              # values beyond this are overflow-prone: not kept
+_BOOL_SALT = 0x5DEECE66D         # typed bank: a comparison is kept beside an equal integer
 _BLOCK = 1 << 19              # int64 elements evaluated at once ([candidates, P], 4 MB)
 
 
@@ -64,10 +70,14 @@ class IntegerSR:
 
     def __init__(self, max_size: int = 7, consts: tuple[int, ...] = (0, 1, 2),
                  max_bank: int = 40_000, max_candidates: int = 3_000_000,
-                 max_evals: int = 300_000_000, time_cap: float = 120.0, seed: int = 0) -> None:
+                 max_evals: int = 300_000_000, time_cap: float = 120.0, seed: int = 0,
+                 max_compose: int = 15, compose_work: int = 30_000_000,
+                 data_consts: bool = True) -> None:
         self.max_size, self.consts, self.max_bank = max_size, consts, max_bank
         self.max_candidates, self.max_evals = max_candidates, max_evals
         self.time_cap, self.seed = time_cap, seed
+        self.max_compose, self.compose_work, self.data_consts = (max_compose, compose_work,
+                                                                 data_consts)
 
     def fit(self, env: dict[str, np.ndarray], targets: dict[str, np.ndarray],
             extra: tuple[tuple[Expr, np.ndarray], ...] = (), fuse: Fuse | None = None
@@ -84,7 +94,7 @@ class IntegerSR:
         self._limit = min(self.max_candidates, max(1, self.max_evals // max(P, 1)))
         bank = _Bank()
         leaves = [(Var(n), np.asarray(v, dtype=np.int64)) for n, v in env.items()]
-        leaves += [(Const(c), np.full(P, c, dtype=np.int64)) for c in sorted(set(self.consts))]
+        leaves += [(Const(c), np.full(P, c, dtype=np.int64)) for c in self._constants()]
         try:
             self._add(bank, 1, np.stack([v for _, v in leaves]), lambda i: leaves[i][0])
             bank.seal(1)
@@ -97,13 +107,46 @@ class IntegerSR:
                 self.size_reached_ = s
         except _Stop:
             pass
+        self.n_composed_, self.composed_ = 0, set()
+        if self.stopped_ != "fuse" and self.max_compose > self.size_reached_:
+            self._compose(bank)
         self.budget_exhausted_ = self.stopped_ == "fuse"
         self.sizes_ = {k: (size(e) if e is not None else None) for k, e in self.formulas_.items()}
         found = sum(e is not None for e in self.formulas_.values())
+        self.largest_ = max((v for v in self.sizes_.values() if v is not None), default=0)
         self.report_ = (f"{found}/{len(targets)} targets matched after {self.n_evaluated_} "
                         f"candidate expressions on {P} points (sizes <= {self.size_reached_} "
-                        f"complete, max {self.max_size}; stopped: {self.stopped_})")
+                        f"complete, max {self.max_size}; stopped: {self.stopped_}); "
+                        f"{len(self.composed_)} composed up to size {self.max_compose} "
+                        f"({self.n_composed_} evaluations); largest formula {self.largest_}")
         return self
+
+    def _constants(self) -> list[int]:
+        """The given constants, plus the targets' extremes (constants from the data)."""
+        cs = set(self.consts)
+        if self.data_consts:
+            for v in self._targets.values():
+                cs |= {int(c) for c in (v.min(), v.max()) if abs(c) <= 64}
+        return sorted(cs)
+
+    def _compose(self, bank: _Bank) -> None:
+        """Goal-directed composition (``compose.Composer``) for the targets still unmatched."""
+        for s in list(bank.growing):
+            bank.seal(s)
+        pool = Pool.build(bank.values, bank.exprs, self._r)
+        solved: dict[int, Expr | None] = {}                  # identical targets solved once
+        for k, e in self.formulas_.items():
+            if e is not None or self._fuse.check():
+                continue
+            if self._thash[k] not in solved:
+                comp = Composer(pool, self.max_compose, max_work=self.compose_work)
+                solved[self._thash[k]] = comp.solve(self._targets[k])
+                self.n_composed_ += comp.work_
+            self.formulas_[k] = solved[self._thash[k]]
+            if self.formulas_[k] is not None:
+                self.composed_.add(k)
+        if self._fuse.blown:
+            self.stopped_ = "fuse"
 
     # ------------------------------------------------------------------ internals
     def _stop(self, why: str) -> None:
@@ -114,7 +157,7 @@ class IntegerSR:
         with np.errstate(over="ignore"):
             return (V * self._r).sum(1)
 
-    def _add(self, bank: _Bank, s: int, V: np.ndarray, make) -> None:
+    def _add(self, bank: _Bank, s: int, V: np.ndarray, make, boolean: bool = False) -> None:
         """Evaluate candidates ``V [m, P]`` of size ``s`` (``make(i)`` builds the i-th Expr):
         check them against the targets and keep new functions in the bank."""
         if self._fuse.check():
@@ -127,7 +170,7 @@ class IntegerSR:
         hs = self._hash(V)
         self._match(V, hs, ok, make)
         if bank.n < self.max_bank:
-            self._keep(bank, s, V, hs, ok, make)
+            self._keep(bank, s, V, hs ^ _BOOL_SALT if boolean else hs, ok, make)
         if all(e is not None for e in self.formulas_.values()):
             self._stop("done")
         if cut:
@@ -171,8 +214,31 @@ class IntegerSR:
                 if op in COMMUTATIVE and a > b:
                     continue
                 self._binary(bank, s, op, a, b)
+            if a <= b:
+                self._logic(bank, s, a, b)
         if s >= 5:
             self._select(bank, s)
+
+    def _logic(self, bank: _Bank, s: int, a: int, b: int) -> None:
+        """Typed grammar: ``&`` and ``|`` only between Boolean-typed entries (comparisons and
+        their combinations), never on integers."""
+        ta = [i for i, e in enumerate(bank.exprs[a]) if _is_bool(e)]
+        tb = [i for i, e in enumerate(bank.exprs[b]) if _is_bool(e)]
+        if not ta or not tb:
+            return
+        VA, VB = bank.values[a][ta], bank.values[b][tb]
+        EA, EB = [bank.exprs[a][i] for i in ta], [bank.exprs[b][i] for i in tb]
+        for op in ("&", "|"):
+            for k0, k1 in _blocks(len(VA) * len(VB), VA.shape[1]):
+                ia, ib = np.divmod(np.arange(k0, k1), len(VB))
+                if a == b:
+                    keep = ia < ib
+                    ia, ib = ia[keep], ib[keep]
+                    if len(ia) == 0:
+                        continue
+                X = (VA[ia] & VB[ib]) if op == "&" else (VA[ia] | VB[ib])
+                self._add(bank, s, X, lambda i, ia=ia, ib=ib, op=op, EA=EA, EB=EB:
+                          Op(op, (EA[ia[i]], EB[ib[i]])), boolean=True)
 
     def _binary(self, bank: _Bank, s: int, op: str, a: int, b: int) -> None:
         """All pairs (i, j) of bank[a] x bank[b] in row-major order (i <= j for a commutative
@@ -191,7 +257,8 @@ class IntegerSR:
                     continue
             with np.errstate(over="ignore"):
                 X = _NP[op](VA[ia], VB[ib]).astype(np.int64)
-            self._add(bank, s, X, lambda i, ia=ia, ib=ib: Op(op, (EA[ia[i]], EB[ib[i]])))
+            self._add(bank, s, X, lambda i, ia=ia, ib=ib: Op(op, (EA[ia[i]], EB[ib[i]])),
+                      boolean=op in ("==", "<"))
 
     def _select(self, bank: _Bank, s: int) -> None:
         """select(c, x, y) with c a size-3 comparison and x, y of sizes summing to s - 4
@@ -210,6 +277,10 @@ class IntegerSR:
                     X = np.where(cv[None, :] != 0, VA[ia], VB[ib])
                     self._add(bank, s, X, lambda i, ia=ia, ib=ib, c=c, EA=EA, EB=EB:
                               Op("select", (c, EA[ia[i]], EB[ib[i]])))
+
+
+def _is_bool(e: Expr) -> bool:
+    return isinstance(e, Op) and e.op in ("==", "<", "&", "|")
 
 
 def _blocks(n: int, P: int):

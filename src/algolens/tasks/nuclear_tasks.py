@@ -1,0 +1,154 @@
+"""Nuclear masses as a table task: rows (Z, N, task) -> target, splits, and physics features.
+
+A row is one measured quantity of one nuclide, e.g. ``(26, 30, "Sn") -> 11197.06 keV``. Every
+quantity except the binding energy is a *difference* of binding energies of neighbouring nuclides
+(Sn(Z, N) = B(Z, N) − B(Z, N−1)), so holding out a nuclide means holding out every row that
+involves it; ``involved(task, Z, N)`` lists those nuclides and ``split`` uses it.
+
+    >>> ds = dataset(load(2020))
+    >>> ds.tasks[:3]
+    ('binding', 'Sn', 'Sp')
+    >>> sp = split(ds, seed=0)                  # 10% of measured nuclides with A >= 8 held out
+    >>> bool(sp.heldout_nuclides.size > 200)
+    True
+
+Pure numpy, no torch (tasks layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .nuclear_data import MAGIC, NuclideTable, load  # noqa: F401  (load: doctest)
+
+# task -> nuclides (dZ, dN) whose masses enter it, relative to the row's nuclide
+TASK_INVOLVES: dict[str, tuple[tuple[int, int], ...]] = {
+    "binding": ((0, 0),),
+    "Sn": ((0, 0), (0, -1)),
+    "Sp": ((0, 0), (-1, 0)),
+    "S2n": ((0, 0), (0, -2)),
+    "S2p": ((0, 0), (-2, 0)),
+    "Qa": ((0, 0), (-2, -2)),        # alpha decay (Z, N) -> (Z-2, N-2) + 4He
+    "Qbm": ((0, 0), (1, -1)),        # beta-minus (Z, N) -> (Z+1, N-1)
+}
+# each task as a linear combination of binding energies: task = sum_k c_k * B(Z+dZ_k, N+dN_k) + const
+TASK_COMBINATION: dict[str, tuple[tuple[int, int, float], ...]] = {
+    "binding": ((0, 0, 1.0),),
+    "Sn": ((0, 0, 1.0), (0, -1, -1.0)),
+    "Sp": ((0, 0, 1.0), (-1, 0, -1.0)),
+    "S2n": ((0, 0, 1.0), (0, -2, -1.0)),
+    "S2p": ((0, 0, 1.0), (-2, 0, -1.0)),
+    "Qa": ((-2, -2, 1.0), (0, 0, -1.0)),          # + B(4He), added as a constant
+    "Qbm": ((1, -1, 1.0), (0, 0, -1.0)),          # + Δ(n) − Δ(1H)
+}
+DEFAULT_TASKS = ("binding", "Sn", "Sp", "S2n", "S2p", "Qa", "Qbm")
+B_HE4 = 28295.662378          # keV, AME2020
+DELTA_N_MINUS_H = 8071.31806 - 7288.971064
+
+
+def task_constant(task: str) -> float:
+    """Constant term of ``TASK_COMBINATION``: Qα adds B(⁴He), Qβ− adds Δ(n) − Δ(¹H)."""
+    return {"Qa": B_HE4, "Qbm": DELTA_N_MINUS_H}.get(task, 0.0)
+
+
+@dataclass(frozen=True)
+class NuclearDataset:
+    """Measured rows of one AME table: ``target[i]`` is ``tasks[task[i]]`` of nuclide (Z[i], N[i])."""
+
+    year: int
+    tasks: tuple[str, ...]
+    Z: np.ndarray            # [rows] int
+    N: np.ndarray            # [rows] int
+    task: np.ndarray         # [rows] int index into tasks
+    target: np.ndarray       # [rows] float64, keV
+    unc: np.ndarray          # [rows] float64, keV
+    table: NuclideTable
+
+    def __len__(self) -> int:
+        return len(self.Z)
+
+    def rows_of(self, task: str) -> np.ndarray:
+        return np.flatnonzero(self.task == self.tasks.index(task))
+
+
+def dataset(table: NuclideTable, tasks: tuple[str, ...] = DEFAULT_TASKS, min_A: int = 1) -> NuclearDataset:
+    """Rows of every *measured* value (not '#', not '*') of the given tasks, nuclides with A >= min_A."""
+    unknown = [t for t in tasks if t not in TASK_INVOLVES]
+    if unknown:
+        raise ValueError(f"unknown nuclear task(s) {unknown}; choose from {list(TASK_INVOLVES)}")
+    parts = []
+    for k, t in enumerate(tasks):
+        col = table[t]
+        ok = col.calculable & ~col.estimated & (table.A >= min_A) & np.isfinite(col.value)
+        i = np.flatnonzero(ok)
+        parts.append((table.Z[i], table.N[i], np.full(len(i), k), col.value[i], col.unc[i]))
+    Z, N, task, target, unc = (np.concatenate(x) for x in zip(*parts))
+    return NuclearDataset(year=table.year, tasks=tuple(tasks), Z=Z, N=N, task=task, target=target,
+                          unc=unc, table=table)
+
+
+def involved(task: str, Z: int, N: int) -> list[tuple[int, int]]:
+    """Nuclides whose masses a ``task`` row of (Z, N) depends on."""
+    return [(Z + dz, N + dn) for dz, dn in TASK_INVOLVES[task]]
+
+
+@dataclass(frozen=True)
+class NuclearSplit:
+    """Row masks of a split where held-out nuclides have *none* of their rows in training."""
+
+    seed: int
+    heldout_nuclides: np.ndarray    # [k, 2] (Z, N)
+    train: np.ndarray               # [rows] bool
+    test: np.ndarray                # [rows] bool: binding rows of held-out nuclides
+
+
+def rows_touching(ds: NuclearDataset, nuclides: set[tuple[int, int]]) -> np.ndarray:
+    """Mask of rows that involve any of ``nuclides``."""
+    out = np.zeros(len(ds), bool)
+    for i, (z, n, t) in enumerate(zip(ds.Z, ds.N, ds.task)):
+        out[i] = any(nu in nuclides for nu in involved(ds.tasks[t], int(z), int(n)))
+    return out
+
+
+def split(ds: NuclearDataset, seed: int, frac: float = 0.1, min_A: int = 8) -> NuclearSplit:
+    """Hold out a random ``frac`` of measured nuclides with A >= ``min_A`` (whole nuclides)."""
+    if not 0.0 < frac < 1.0:
+        raise ValueError(f"frac must be in (0, 1), got {frac}")
+    b = ds.rows_of("binding") if "binding" in ds.tasks else None
+    if b is None:
+        raise ValueError("the dataset needs the 'binding' task to hold out nuclides")
+    cand = b[(ds.Z[b] + ds.N[b]) >= min_A]
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(cand, size=int(round(frac * len(cand))), replace=False))
+    held = {(int(ds.Z[i]), int(ds.N[i])) for i in pick}
+    touch = rows_touching(ds, held)
+    test = np.zeros(len(ds), bool)
+    test[pick] = True
+    return NuclearSplit(seed=seed, heldout_nuclides=np.array(sorted(held), int).reshape(-1, 2),
+                        train=~touch, test=test)
+
+
+def split_by_nuclides(ds: NuclearDataset, train_nuclides: set[tuple[int, int]],
+                      test_nuclides: set[tuple[int, int]], seed: int = 0) -> NuclearSplit:
+    """A split from explicit nuclide sets: train rows involve only ``train_nuclides``."""
+    allowed = train_nuclides - test_nuclides
+    train = np.array([all(nu in allowed for nu in involved(ds.tasks[t], int(z), int(n)))
+                      for z, n, t in zip(ds.Z, ds.N, ds.task)], bool)
+    b = ds.rows_of("binding")
+    test = np.zeros(len(ds), bool)
+    test[b[[(int(z), int(n)) in test_nuclides for z, n in zip(ds.Z[b], ds.N[b])]]] = True
+    return NuclearSplit(seed=seed, heldout_nuclides=np.array(sorted(test_nuclides), int).reshape(-1, 2),
+                        train=train, test=test)
+
+
+def discovery_split(tasks: tuple[str, ...] = DEFAULT_TASKS,
+                    min_A: int = 8) -> tuple[NuclearDataset, NuclearSplit]:
+    """Train on nuclides measured in AME2016 (AME2020 values), test on those first measured in 2020."""
+    t20, t16 = load(2020), load(2016)
+    ds = dataset(t20, tasks)
+    m16 = {(int(z), int(n)) for z, n, m in zip(t16.Z, t16.N, t16.measured) if m}
+    m20 = {(int(z), int(n)) for z, n, m in zip(t20.Z, t20.N, t20.measured) if m}
+    new = {(z, n) for z, n in m20 - m16 if z + n >= min_A}
+    return ds, split_by_nuclides(ds, m16 & m20, new)
