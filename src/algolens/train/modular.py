@@ -414,9 +414,9 @@ def read_config(run_dir: str | Path) -> dict:
                      f"{task} --out {root}`",
             "mips": f"an RNN program run (`algolens mips`): see it with `algolens report "
                     f"{run_dir}`"}.get(study, f"a run of study {study!r}")
-    raise ValueError(f"{run_dir} is {what}; `clock-pizza analyze` and `grokking analyze` take a "
-                     "transformer run of modular addition (runs/clock_pizza/<id> or "
-                     "runs/grokking/<id>)")
+    raise ValueError(f"{run_dir} is {what}, not a transformer run of modular addition; "
+                     "`clock-pizza analyze` and `grokking analyze` take runs/clock_pizza/<id> or "
+                     "runs/grokking/<id>")
 
 
 def model_config(conf: dict) -> TransformerConfig:
