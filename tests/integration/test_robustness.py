@@ -414,3 +414,14 @@ def test_index_rows_survive_a_failed_command(echo, tmp_path) -> None:
     with sqlite3.connect(copy / "index.db") as con:
         assert con.execute("SELECT count(*) FROM run_index").fetchone()[0] >= 2
     assert cli("runs", "verify", "--out", copy).exit_code == 0
+
+
+@pytest.mark.parametrize("cmd", [["nuclear", "train", "--steps", "1"],
+                                 ["recursion", "train", "Successor", "--steps", "1"]],
+                         ids=["nuclear", "recursion"])
+def test_new_labs_refuse_a_bad_out_before_work(tmp_path, cmd) -> None:
+    """Defect 1 for the labs added this session: a file as --out fails before training."""
+    (tmp_path / "f.txt").write_text("keep")
+    res = CliRunner().invoke(main, [*cmd, "--out", str(tmp_path / "f.txt" / "sub")])
+    assert res.exit_code == 2 and "Traceback" not in res.output and "--out" in res.output
+    assert (tmp_path / "f.txt").read_text() == "keep"

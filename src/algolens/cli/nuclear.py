@@ -73,6 +73,9 @@ def train(
     """Train the embedding MLP on AME2020 and store the run."""
     import torch
 
+    from .common import check_out
+    check_out(out)                      # a bad --out fails now, not after training
+
     from ..studies.nuclear import load_run, train_run
     from ..train.nuclear import preset as make_preset
 

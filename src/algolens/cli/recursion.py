@@ -59,6 +59,8 @@ def register(group: click.Group) -> None:
           algolens recursion train Successor --seed 0
         """
         from .. import tasks
+        from .common import check_out
+        check_out(out)                  # a bad --out fails now, not after training
         from ..io import read_json
         from ..studies import recursion as study
         tasks.get(task, kind="seq2seq")          # a bad name fails before any work
