@@ -380,6 +380,8 @@ def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None 
     analysis = (extra_metrics or {}).get("analysis", {})
     key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
     key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})
+    if "verdict" in key and not s["val_acc"] >= TRAINED_ACC:     # no verdict for a net that
+        key["verdict"] = f"not trained (accuracy {s['val_acc']:.2f})"  # did not learn
     run.finish(metrics, status="done" if result.status == "ok" else "failed",
                reason=result.reason, key_metrics=key)
     return run_dir
