@@ -36,6 +36,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def make_writable_dir(path: str | Path) -> Path:
+    """Make the folder ``path`` (and parents) and prove it takes a file; OSError if not.
+
+    Callers turn the OSError into their own message; this is the one probe they share."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 

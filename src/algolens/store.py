@@ -42,7 +42,13 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
+from .io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    make_writable_dir,
+    read_json,
+)
 
 STATUSES = ("running", "done", "failed", "interrupted")
 WEIGHTS = "weights.safetensors"
@@ -136,10 +142,7 @@ class RunStore:
             raise StoreError(f"output folder {root} exists and is a file, not a folder; pass "
                              "another --out")
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            probe = root / f".write-test-{uuid.uuid4().hex[:8]}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            make_writable_dir(root)
         except OSError as e:
             raise StoreError(f"cannot write to output folder {root} ({e.strerror or e}); pass "
                              "a writable --out") from e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
-import uuid
+from ..io import make_writable_dir
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,7 @@ def check_out(out: str | Path, store_root: str | Path | None = None) -> Path:
         raise ValueError(f"--out {out} is a file, not a folder; pass another --out (a folder "
                          "that does not exist yet is made)")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        make_writable_dir(out)
     except OSError as e:
         raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); pass a writable "
                          "--out") from e

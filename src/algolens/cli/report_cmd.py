@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from ..io import make_writable_dir
 from pathlib import Path
 
 import click
@@ -63,10 +63,7 @@ def check_writable(target: Path) -> None:
     if parent.exists() and not parent.is_dir():
         raise ValueError(f"--out {target}: {parent} is a file, not a folder; pass another --out")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        probe = parent / f".report-write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        make_writable_dir(parent)
     except OSError as e:
         raise ValueError(f"cannot write to {parent} ({e.strerror or e}); pass a writable "
                          "--out") from e
