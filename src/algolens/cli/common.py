@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from ..io import make_writable_dir
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import click
 
 from .. import tasks
 from ..tasks.spec import SequenceTask
+from ..io import make_writable_dir
 
 
 INTERRUPT_HINT = "algolens.interrupt_hint"      # ctx.meta key: what to do after Ctrl-C

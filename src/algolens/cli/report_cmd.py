@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..io import make_writable_dir
 from pathlib import Path
 
 import click
 
 from .common import echo_json, json_option
+from ..io import make_writable_dir
 
 
 def register(group: click.Group) -> None:
