@@ -61,6 +61,11 @@ def _docstring(info: ProgramInfo, form: str) -> str:
              f"Verification: {info.verification}", "",
              "Entry point: f(xs) maps a list of inputs to a list of outputs of the same length.",
              "Standard library only; importing this module has no side effects."]
+    return docstring_block(lines)
+
+
+def docstring_block(lines: list[str]) -> str:
+    """A generated module's docstring: ``lines`` wrapped at 96 columns, in triple quotes."""
     wrapped = []
     for line in lines:
         wrapped += textwrap.wrap(line, 96, subsequent_indent="    ") or [""]

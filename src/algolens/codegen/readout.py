@@ -9,11 +9,10 @@ is the output symbol, or None for end-of-output; a key never seen falls back to
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 
 from .ir import ProgramInfo
-from .python import _dict_literal, _self_check
+from .python import _dict_literal, _self_check, docstring_block
 
 Key = tuple          # (step, (symbol or None, ...), previous output or None)
 
@@ -71,10 +70,7 @@ def _docstring(p: ReadTableProgram) -> str:
              f"Verification: {info.verification}", "",
              "Entry point: f(xs) maps a list of input symbols to the list of output symbols.",
              "Standard library only; importing this module has no side effects."]
-    wrapped = []
-    for line in lines:
-        wrapped += textwrap.wrap(line, 96, subsequent_indent="    ") or [""]
-    return '"""' + "\n".join(wrapped) + '\n"""'
+    return docstring_block(lines)
 
 
 # ------------------------------------------------------------------ pointer shortcut (traversals)
