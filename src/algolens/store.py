@@ -280,7 +280,9 @@ class RunStore:
         for r in self.list():
             indexed.add(r.dir)
             if not r.dir.is_dir():
-                problems.append(Problem(r.id, r.study, "missing", f"folder {r.dir} is gone"))
+                problems.append(Problem(r.id, r.study, "missing",
+                                        f"folder {r.dir} is gone (`algolens runs reindex --prune`"
+                                        " drops its index row)"))
                 continue
             if r.status in ("interrupted", "running"):
                 problems.append(Problem(r.id, r.study, r.status, r.reason or "still running"))
@@ -323,6 +325,16 @@ class RunStore:
                              _manifest(d).get(WEIGHTS, "")))
             added += 1
         return added
+
+    def prune(self) -> list[str]:
+        """Drop the index rows whose run folder no longer exists; return their run ids.
+
+        Folders are never touched: this only makes the index agree with the disk."""
+        gone = [r.id for r in self.list() if not r.dir.is_dir()]
+        if gone:
+            with self._db() as con:
+                con.executemany("DELETE FROM run_index WHERE id = ?", [(g,) for g in gone])
+        return gone
 
 
 class Run:

@@ -147,3 +147,22 @@ def test_first_index_format_is_migrated(tmp_path) -> None:
     [rec] = RunStore(tmp_path).list()
     assert rec.key == "Sum_Last2" and rec.metrics["hidden"] == 2
     assert rec.dir == (tmp_path / "train" / "Sum_Last2-abc").resolve()
+
+
+def test_prune_drops_rows_of_deleted_folders_only(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from algolens.cli import main
+    store = RunStore(tmp_path)
+    ids = []
+    for seed in (0, 1):
+        with store.create("nuclear", "binding", {"width": 8}, seed=seed) as run:
+            run.finish({"rms_kev": 1.0})
+            ids.append(run.id)
+    shutil.rmtree(tmp_path / "nuclear" / ids[0])
+    [p] = store.verify()
+    assert p.kind == "missing" and "reindex --prune" in p.detail
+    res = CliRunner().invoke(main, ["runs", "reindex", "--prune", "--out", str(tmp_path)])
+    assert res.exit_code == 0 and f"1 row(s) for missing folders dropped: {ids[0]}" in res.output
+    assert [r.id for r in store.list()] == [ids[1]] and store.verify() == []
+    assert (tmp_path / "nuclear" / ids[1]).is_dir()

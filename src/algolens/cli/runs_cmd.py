@@ -114,10 +114,17 @@ def runs_verify(out: str, as_json: bool) -> None:
 
 @runs.command("reindex")
 @_OUT
-def runs_reindex(out: str) -> None:
+@click.option("--prune", is_flag=True,
+              help="Also drop index rows whose run folder is gone (folders are never deleted).")
+def runs_reindex(out: str, prune: bool) -> None:
     """Add index rows for run folders that have none (after a copy, a move or a lost index)."""
-    n = RunStore(out).reindex()
+    store = RunStore(out)
+    n = store.reindex()
     click.echo(f"{n} run folder(s) added to {Path(out) / 'index.db'}")
+    if prune:
+        gone = store.prune()
+        click.echo(f"{len(gone)} row(s) for missing folders dropped"
+                   + (": " + ", ".join(gone) if gone else ""))
 
 
 def _metrics(r: RunRecord) -> str:
