@@ -82,18 +82,24 @@ def patch_values(model: Seq2SeqTransformer, xs: list[list[int]], prefixes: list[
         tokens, mask, _ = model.encode(bad, bp)
         with torch.no_grad():
             _, cache = model.run_with_cache(tokens, attention_mask=mask, names_filter=[name])
-        rows = torch.arange(len(bx))
-        pos_t = torch.tensor(pos)
+        rows, pos_t = torch.arange(len(bx)), torch.tensor(pos)
         corrupted = cache[name][rows, pos_t][:, hs]                 # [b, len(hs), d_head]
-
-        def fn(v: torch.Tensor, hook) -> torch.Tensor:              # [b, pos, head, d_head]
-            v = v.clone()
-            v[rows[:, None], pos_t[:, None], hs[None, :]] = corrupted
-            return v
         tokens, mask, _ = model.encode(bx, bp)
-        with torch.no_grad(), model.hooks([(name, fn)] if len(hs) else []):
+        hooks = [(name, _set_values(rows, pos_t, hs, corrupted))] if len(hs) else []
+        with torch.no_grad(), model.hooks(hooks):
             logits = model(tokens, attention_mask=mask)
         for r, p in enumerate(bp):
             c = int(logits[r, W + len(p)].argmax())
             out.append(None if c == cfg.n_out else cfg.output_alphabet[c])
     return out
+
+
+def _set_values(rows: torch.Tensor, pos: torch.Tensor, heads: torch.Tensor,
+                values: torch.Tensor):
+    """A hook on ``hook_v`` [batch, pos, head, d_head] writing ``values`` [batch, heads, d_head]
+    at (row, pos[row], heads)."""
+    def fn(v: torch.Tensor, hook) -> torch.Tensor:
+        v = v.clone()
+        v[rows[:, None], pos[:, None], heads[None, :]] = values
+        return v
+    return fn
