@@ -137,9 +137,9 @@ def pointer_to_python(program: PointerProgram) -> str:
 # ------------------------------------------------------------------ attention-vote shortcut
 @dataclass(frozen=True)
 class VoteProgram:
-    """Output j = label of slot j unless another label out-votes it; the votes are the model's
-    layer-0 attention (recomputed from its embeddings, ln1, W_Q, W_K) spread over labels by
-    token kind (``analysis.transformer.vote``)."""
+    """Output j = label of slot j unless another label's vote comes within tau of it; the votes
+    are the model's layer-0 attention (recomputed from its embeddings, ln1, W_Q, W_K) spread
+    over labels by token kind (``analysis.transformer.vote``)."""
 
     shortcut: object        # analysis.transformer.vote.VoteShortcut
     info: ProgramInfo
@@ -278,7 +278,7 @@ def vote_to_python(program: VoteProgram) -> str:
         f"{sc.n_labels}",
         _dict_literal("_IN_IDS", sc.in_ids), _dict_literal("_OUT_IDS", sc.out_ids), "",
         "# vote weights [kind][head]: label, NODE -> next label, LEAF -> next label,",
-        "# LEAF -> previous label, earlier output; tau: how far another label must out-vote",
+        "# LEAF -> previous label, earlier output; another label within _TAU of slot j's wins",
         _list_literal("_VOTE", sc.vote.reshape(5, H).tolist()),
         f"_TAU = {float(sc.tau)!r}", "",
         "# the model's layer-0 attention: embeddings, block-0 LayerNorm, W_Q, W_K (6 digits)",

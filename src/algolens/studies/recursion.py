@@ -186,8 +186,8 @@ def analyze_vote(run_dir: str | Path, model: Seq2SeqTransformer, task: Seq2SeqTa
     info = ProgramInfo(task.name, network=f"seq2seq transformer {Path(run_dir).name}",
                        method=f"layer-0 attention of {heads} recomputed from the model's "
                               f"weights, spread over labels as votes; output j = label of slot j "
-                              f"unless another label out-votes it by more than -tau = "
-                              f"{-sc.tau:g}",
+                              f"unless another label's vote comes within tau = {sc.tau:g} of "
+                              f"it (or beats it)",
                        verification=f"agrees with the model on "
                                     f"{failures[split]['agreement']:.2%} of {n_held} held-out "
                                     f"{split!r} inputs",
