@@ -49,9 +49,9 @@ def _round(a: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Layer0:
-    """What block 0's attention logits depend on: token and position embeddings, ln1, W_Q, W_K.
-
-    ``q(pos, tok)`` / ``k(pos, tok)``: [heads, d_head] (q already divided by sqrt(d_head))."""
+    """What block 0's attention logits depend on: token and position embeddings, ln1, W_Q, W_K
+    (rounded to 6 digits, as the emitted program embeds them). ``pattern(pos, tok)`` is the
+    attention of the last (position, token) on all of them, exactly as block 0 computes it."""
 
     W_E: np.ndarray            # [d_vocab, d_model]
     W_pos: np.ndarray          # [n_ctx, d_model]
