@@ -28,7 +28,7 @@ def _by(scores: dict) -> str:
     return ", ".join(f"{k}: {v['exact']:.3f} ({v['n']})" for k, v in items)
 
 
-def bench_task(task: str, out: str, remedy: bool) -> list[str]:
+def bench_task(task: str, out: str, remedy: bool, pointer: bool = False) -> list[str]:
     t0 = time.perf_counter()
     run_dir = study.train_run(task, seed=0, out=out, progress=False)
     m = read_json(run_dir / "metrics.json")
@@ -40,17 +40,31 @@ def bench_task(task: str, out: str, remedy: bool) -> list[str]:
         lines.append(f"- **{s}**: exact {sc['exact']:.4f}, per-token {sc['per_token']:.4f}; "
                      f"by {feat}: {_by(sc)}")
     a = study.analyze(run_dir)
-    lines += ["", f"shortcut: {a.n_reads} read(s) per step, {a.n_rules} rules, build agreement "
-              f"{a.build_agreement:.4f} (built on the {a.split!r} split, seed "
-              f"{study.BUILD_SEED}; held-out seed {study.HELD_SEED})", "",
-              "| split | agreement | F | P | P∩F | recall | precision |", "|---|---|---|---|---|---|---|"]
+    what = (f"attention vote through {a.n_reads} layer-0 head(s), {a.n_rules} fitted numbers, "
+            f"tau {a.tau:g}" if a.method == "attention-vote" else
+            f"{a.n_reads} read(s) per step, {a.n_rules} rules")
+    lines += ["", f"shortcut: {what}, build agreement {a.build_agreement:.4f} (built on the "
+              f"{a.split!r} split, seed {study.BUILD_SEED}; held-out seed {study.HELD_SEED})"]
+    if a.build_failures:
+        b = a.build_failures
+        lines += ["", f"build inputs at the chosen tau: F {b['F']}, P {b['P']}, P∩F "
+                  f"{b['P_and_F']}, recall {b['recall']:.4f}, precision {b['precision']:.4f}"]
+    lines += ["", "| split | agreement | F | P | P∩F | recall | precision |",
+              "|---|---|---|---|---|---|---|"]
     for s, fp in a.failures.items():
         lines.append(f"| {s} | {fp['agreement']:.4f} | {fp['F']} | {fp['P']} | {fp['P_and_F']} | "
                      f"{fp['recall']:.4f} | {fp['precision']:.4f} |")
     lines += ["", "head ablations (zeroed hook_z; changed = fraction of outputs that change):", ""]
     lines += [f"- {x['name']}: used by shortcut {x['used_by_shortcut']}, changed {x['changed']:.3f}, "
               f"exact after {x['exact_after']:.3f}" for x in a.ablations]
-    if task == "Preorder":
+    if a.patching:
+        lines += ["", "value patching (layer-0 values at slot j's label replaced by another "
+                  "label's, one random step per held-out row):", ""]
+        lines += [f"- {p['name']}: output changed {p['changed']:.3f}, became the patched-in "
+                  f"label {p['to_new']:.3f}; the vote predicts the patched output "
+                  f"{p['vote_agrees']:.3f} (unpatched steps {p['vote_agrees_clean']:.3f})"
+                  for p in a.patching]
+    if task == "Preorder" and pointer:
         lines += _pointer_lines(run_dir)
     if remedy:
         r = study.remedy(run_dir, oversample=0.25, progress=False)
@@ -82,13 +96,16 @@ def main() -> None:
     ap.add_argument("--out", default="runs", help="run store root (runs/ is git-ignored)")
     ap.add_argument("--tasks", default="Successor,Inorder")
     ap.add_argument("--no-remedy", action="store_true")
+    ap.add_argument("--pointer", action="store_true",
+                    help="Preorder: also the older pointer + skip-tree shortcut (for comparison)")
     ap.add_argument("--results", default="benchmarks/results/recursion.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
     lines = ["# Structural recursion (issue 10)", "",
              "Command: `python benchmarks/bench_recursion.py` (seed 0, 1 torch thread).", ""]
     for task in args.tasks.split(","):
-        part = bench_task(task, args.out, remedy=task == "Successor" and not args.no_remedy)
+        part = bench_task(task, args.out, remedy=task == "Successor" and not args.no_remedy,
+                          pointer=args.pointer)
         print("\n".join(part), flush=True)
         lines += part
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)

@@ -72,3 +72,21 @@ def test_demo_marks_an_untrained_model(tmp_path) -> None:
     assert res[0].status.startswith("not trained (accuracy ")
     assert res[0].recall is None and res[0].program is None
     assert res[0].to_dict()["run_dir"] == str(res[0].run_dir) and lines
+
+
+def test_preorder_analyze_writes_the_attention_vote_program(tmp_path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["recursion", "train", "Preorder", "--steps", "3", "--n-eval", "30",
+                               "--out", str(tmp_path), "--quiet", "--json"])
+    assert res.exit_code == 0, res.output
+    run = json.loads(res.output)["run"]
+    res = runner.invoke(main, ["recursion", "analyze", run, "--n-build", "20", "--n-held", "15",
+                               "--json"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    assert rec["method"] == "attention-vote" and rec["split"] == "rare"
+    assert {p["name"] for p in rec["patching"]} >= {"L0H0", "L0H3"}
+    assert all(0 <= p["changed"] <= 1 for p in rec["patching"])
+    ns: dict = {}
+    exec(compile(open(rec["program"]).read(), "program.py", "exec"), ns)
+    assert ns["_self_check"]() and len(ns["f"]([10, 3, 11, 10, 5, 11, 11])) == 2

@@ -40,7 +40,7 @@ def register(group: click.Group) -> None:
     @click.argument("task")
     @click.option("--seed", default=0, show_default=True)
     @click.option("--steps", default=None, type=int, help="Training steps (default: the task's "
-                  "preset; Successor 1200, traversals 800).")
+                  "preset; Successor 1200, Preorder 1200 (1 layer), In-/Postorder 800).")
     @click.option("--oversample", default=None, type=float,
                   help="Fraction of rare cases per batch (long carry chains, deep trees).")
     @click.option("--n-eval", default=2000, show_default=True,
@@ -83,7 +83,7 @@ def register(group: click.Group) -> None:
     @click.argument("run", type=click.Path(exists=True, file_okay=False))
     @click.option("--split", default=None, type=click.Choice(["test", "rare", "ood"]),
                   help="Inputs to reconstruct from and predict failures on (default: the "
-                  "task's preset: rare for Successor, test for traversals).")
+                  "task's preset: rare for Successor and Preorder, test for In-/Postorder).")
     @click.option("--n-build", default=10000, show_default=True,
                   help="Inputs the shortcut is reconstructed from.")
     @click.option("--n-held", default=3000, show_default=True,
@@ -104,8 +104,13 @@ def register(group: click.Group) -> None:
         if as_json:
             echo_json(res.to_dict() | {"program": str(Path(run) / "program.py")})
             return
-        click.echo(f"{res.task}: shortcut with {res.n_reads} read(s) per step, {res.n_rules} "
-                   f"rules; build agreement {res.build_agreement:.4f}")
+        if res.method == "attention-vote":
+            click.echo(f"{res.task}: attention-vote shortcut through {res.n_reads} layer-0 "
+                       f"head(s), {res.n_rules} fitted numbers, tau {res.tau:g}; build "
+                       f"agreement {res.build_agreement:.4f}")
+        else:
+            click.echo(f"{res.task}: shortcut with {res.n_reads} read(s) per step, "
+                       f"{res.n_rules} rules; build agreement {res.build_agreement:.4f}")
         for s, fp in res.failures.items():
             click.echo(f"  {s:5s} agreement {fp['agreement']:.4f}  |F|={fp['F']} |P|={fp['P']} "
                        f"|P∩F|={fp['P_and_F']}  recall {fp['recall']:.4f}  "
@@ -116,6 +121,11 @@ def register(group: click.Group) -> None:
         for a in res.ablations:
             click.echo(f"    {a['name']}: used={a['used_by_shortcut']!s:5s} changed "
                        f"{a['changed']:.3f}  exact after {a['exact_after']:.3f}")
+        for p in res.patching:
+            click.echo(f"    patch {p['name']} values at slot j: output changed {p['changed']:.3f}"
+                       f", became the patched-in label {p['to_new']:.3f}; the vote predicts "
+                       f"the patched output {p['vote_agrees']:.3f} (unpatched "
+                       f"{p['vote_agrees_clean']:.3f})")
         click.echo(f"  program: {Path(run) / 'program.py'}")
 
     @recursion.command("predict")

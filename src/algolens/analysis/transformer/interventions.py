@@ -61,3 +61,45 @@ def prediction_holds(ablations: list[HeadAblation], threshold: float = 0.05) -> 
     """Fraction of heads where "used by the shortcut" matches "ablating it changes more than
     ``threshold`` of the outputs"."""
     return float(np.mean([(a.changed > threshold) == a.used_by_shortcut for a in ablations]))
+
+
+# ------------------------------------------------------------------ activation patching
+def patch_values(model: Seq2SeqTransformer, xs: list[list[int]], prefixes: list[list[int]],
+                 positions: list[int], new_symbols: list[int], heads: set[int], layer: int = 0,
+                 batch: int = 500) -> list[int]:
+    """Activation patching of value vectors: the model's output at step ``len(prefix)`` of each
+    row (teacher-forced on ``prefix``) when the ``layer``'s value vectors of ``heads`` at input
+    position ``positions[r]`` are taken from a run on the corrupted input, ``xs[r]`` with that
+    position's symbol replaced by ``new_symbols[r]``. Attention patterns stay those of the
+    clean run: only what the heads *read* there changes. Returns output symbols (EOS = None)."""
+    cfg, W, out = model.cfg, model.cfg.max_input_len, []
+    name = f"blocks.{layer}.attn.hook_v"
+    hs = torch.tensor(sorted(heads), dtype=torch.long)
+    for i in range(0, len(xs), batch):
+        bx, bp = xs[i:i + batch], prefixes[i:i + batch]
+        pos, new = positions[i:i + batch], new_symbols[i:i + batch]
+        bad = [list(x[:p]) + [s] + list(x[p + 1:]) for x, p, s in zip(bx, pos, new)]
+        tokens, mask, _ = model.encode(bad, bp)
+        with torch.no_grad():
+            _, cache = model.run_with_cache(tokens, attention_mask=mask, names_filter=[name])
+        rows, pos_t = torch.arange(len(bx)), torch.tensor(pos)
+        corrupted = cache[name][rows, pos_t][:, hs]                 # [b, len(hs), d_head]
+        tokens, mask, _ = model.encode(bx, bp)
+        hooks = [(name, _set_values(rows, pos_t, hs, corrupted))] if len(hs) else []
+        with torch.no_grad(), model.hooks(hooks):
+            logits = model(tokens, attention_mask=mask)
+        for r, p in enumerate(bp):
+            c = int(logits[r, W + len(p)].argmax())
+            out.append(None if c == cfg.n_out else cfg.output_alphabet[c])
+    return out
+
+
+def _set_values(rows: torch.Tensor, pos: torch.Tensor, heads: torch.Tensor,
+                values: torch.Tensor):
+    """A hook on ``hook_v`` [batch, pos, head, d_head] writing ``values`` [batch, heads, d_head]
+    at (row, pos[row], heads)."""
+    def fn(v: torch.Tensor, hook) -> torch.Tensor:
+        v = v.clone()
+        v[rows[:, None], pos[:, None], heads[None, :]] = values
+        return v
+    return fn
