@@ -143,3 +143,12 @@ def test_embed_weight_decay_is_its_own_param_group():
     assert wds == [0.1, 2.0]
     assert sum(p.numel() for g in tr.opt.param_groups for p in g["params"]) == sum(
         p.numel() for p in tr.model.parameters())
+
+
+def test_paper_pairing_preset_adds_the_staggering_heads():
+    from algolens.train.nuclear import preset
+
+    cfg, paper = preset("paper-pairing"), preset("paper-embeddings")
+    assert cfg.tasks == ("binding", "Sn", "Sp", "D2n", "D2p") and cfg.aux_weight == 4.0
+    assert (cfg.d_embed, cfg.weight_decay, cfg.steps, cfg.baseline) == (
+        paper.d_embed, paper.weight_decay, paper.steps, paper.baseline)

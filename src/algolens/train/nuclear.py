@@ -119,6 +119,12 @@ PRESETS: dict[str, dict] = {
         gk_weight=0.1,
     ),
 }
+# "paper-pairing": paper-embeddings plus two pairing-sensitive heads, D2n and D2p (second
+# differences of B along N and Z, ≈ ±2Δ: the odd-even staggering itself), all auxiliary heads at
+# loss weight 4. The embeddings then carry parity along one PC (benchmarks/results/nuclear_analysis.md).
+PRESETS["paper-pairing"] = dict(
+    PRESETS["paper-embeddings"], tasks=("binding", "Sn", "Sp", "D2n", "D2p"), aux_weight=4.0
+)
 
 
 def preset(name: str, **overrides) -> NuclearTrainConfig:
