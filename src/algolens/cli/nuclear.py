@@ -31,6 +31,9 @@ def nuclear() -> None:
 @click.option("--width", default=None, type=int, help="d_model.")
 @click.option("--embed", default=None, type=int, help="d_embed: width of each of the Z and N embeddings.")
 @click.option("--weight-decay", default=None, type=float, help="AdamW weight decay.")
+@click.option("--embed-weight-decay", default=None, type=float,
+              help="AdamW weight decay of the Z and N embedding tables alone (default: --weight-decay).")
+@click.option("--aux-weight", default=None, type=float, help="Loss weight of the non-binding heads.")
 @click.option(
     "--preset",
     type=click.Choice(["accuracy", "paper-embeddings", "paper-pairing"]),
@@ -63,6 +66,8 @@ def train(
     width,
     embed,
     weight_decay,
+    embed_weight_decay,
+    aux_weight,
     preset,
     lr,
     baseline,
@@ -89,6 +94,8 @@ def train(
         "d_model": width,
         "d_embed": embed,
         "weight_decay": weight_decay,
+        "embed_weight_decay": embed_weight_decay,
+        "aux_weight": aux_weight,
         "tasks": tuple(tasks.split(",")) if tasks else None,
         "baseline": baseline,
         "lr": lr,
