@@ -4,6 +4,7 @@ benchmark's accuracy target on one split (slow: a few minutes on 2 cores)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -41,10 +42,14 @@ def test_train_predict_analyze(tmp_path):
 
 
 def test_paper_preset_trains_all_of_B(tmp_path):
-    args = ["--preset", "paper-embeddings", "--steps", "30", "--width", "16", "--embed", "8"]
+    args = ["--preset", "paper-pairing", "--steps", "30", "--width", "16", "--embed", "8",
+            "--aux-weight", "3", "--embed-weight-decay", "0.5"]
     out = json.loads(_invoke(["nuclear", "train", *args, "--threads", "1", "--quiet", "--out",
                               str(tmp_path), "--json"]).output)
     assert out["test_semf_rms_keV"] > 1e5                     # baseline "none": B itself
+    cfg = json.loads((Path(out["run"]) / "config.json").read_text())["train"]
+    assert (cfg["aux_weight"], cfg["embed_weight_decay"]) == (3.0, 0.5)
+    assert cfg["tasks"] == ["binding", "Sn", "Sp", "D2n", "D2p"]
     res = json.loads(_invoke(["nuclear", "analyze", out["run"], "--no-symbolic", "--json"]).output)
     assert {r["term"] for r in res["physics_match_per_nucleon"]["terms"]} >= {"surface/A", "pairing/A"}
 

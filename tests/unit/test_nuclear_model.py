@@ -111,3 +111,44 @@ def test_per_nucleon_scaling_and_preset():
     trainer, _ = train(p, cfg, progress=False)
     ev = trainer.evaluate()
     assert ev["train_rms_keV"] < ev["train_semf_rms_keV"]  # beats "predict nothing" (B itself)
+
+
+def test_derived_pairing_tasks_are_second_differences_of_B():
+    """D2n = Sn(Z,N) - Sn(Z,N-1): ~ +2Δ for even N, -2Δ for odd N; measured only where all are."""
+    from algolens.tasks.nuclear_tasks import task_column
+
+    t = load(2020)
+    d2n, d2p, sn, sp = task_column(t, "D2n"), task_column(t, "D2p"), t["Sn"], t["Sp"]
+    i, j, k = t.index(50, 70), t.index(50, 69), t.index(49, 70)  # 120Sn, 119Sn, 119In
+    assert d2n.value[i] == pytest.approx(sn.value[i] - sn.value[j], abs=0.05)
+    assert d2p.value[i] == pytest.approx(sp.value[i] - sp.value[k], abs=0.05)
+    assert not d2n.calculable[t.index(1, 0)] and np.isnan(d2n.value[t.index(1, 0)])  # no N-1, N-2
+    ds = dataset(t, ("binding", "D2n"))
+    r = ds.rows_of("D2n")
+    even = ds.N[r] % 2 == 0
+    assert ds.target[r][even].mean() > 1000 > -1000 > ds.target[r][~even].mean()
+    assert involved("D2n", 50, 70) == [(50, 70), (50, 69), (50, 68)]
+    semf = SEMF().fit(t.Z[t.measured], t.N[t.measured], t["binding"].value[t.measured])
+    assert semf.predict("D2n", np.array([50]), np.array([70]))[0] > 0  # pairing term of the SEMF
+
+
+def test_embed_weight_decay_is_its_own_param_group():
+    from algolens.train.nuclear import NuclearTrainer
+
+    ds = dataset(load(2020), ("binding",))
+    cfg = NuclearTrainConfig(d_embed=4, d_model=8, n_blocks=1, steps=1, n_members=1,
+                             weight_decay=0.1, embed_weight_decay=2.0)
+    tr = NuclearTrainer(prepare(ds, split(ds, seed=0), cfg), cfg)
+    wds = sorted(g["weight_decay"] for g in tr.opt.param_groups)
+    assert wds == [0.1, 2.0]
+    assert sum(p.numel() for g in tr.opt.param_groups for p in g["params"]) == sum(
+        p.numel() for p in tr.model.parameters())
+
+
+def test_paper_pairing_preset_adds_the_staggering_heads():
+    from algolens.train.nuclear import preset
+
+    cfg, paper = preset("paper-pairing"), preset("paper-embeddings")
+    assert cfg.tasks == ("binding", "Sn", "Sp", "D2n", "D2p") and cfg.aux_weight == 4.0
+    assert (cfg.d_embed, cfg.weight_decay, cfg.steps, cfg.baseline) == (
+        paper.d_embed, paper.weight_decay, paper.steps, paper.baseline)

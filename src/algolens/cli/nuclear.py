@@ -26,17 +26,22 @@ def nuclear() -> None:
 @click.option("--steps", default=None, type=int, help="Full-batch steps (default: the preset).")
 @click.option("--members", default=None, type=int, help="Ensemble size (one batched computation).")
 @click.option("--gk-weight", default=None, type=float, help="Weight of the Garvey–Kelson prior.")
-@click.option("--tasks", default=None, help="Comma-separated tasks, first 'binding' (e.g. binding,Sn,Sp).")
+@click.option("--tasks", default=None, help="Comma-separated tasks, first 'binding' (e.g. binding,Sn,Sp; "
+              "also S2n, S2p, Qa, Qbm, and D2n, D2p: odd-even staggering).")
 @click.option("--width", default=None, type=int, help="d_model.")
 @click.option("--embed", default=None, type=int, help="d_embed: width of each of the Z and N embeddings.")
 @click.option("--weight-decay", default=None, type=float, help="AdamW weight decay.")
+@click.option("--embed-weight-decay", default=None, type=float,
+              help="AdamW weight decay of the Z and N embedding tables alone (default: --weight-decay).")
+@click.option("--aux-weight", default=None, type=float, help="Loss weight of the non-binding heads.")
 @click.option(
     "--preset",
-    type=click.Choice(["accuracy", "paper-embeddings"]),
+    type=click.Choice(["accuracy", "paper-embeddings", "paper-pairing"]),
     default="accuracy",
     show_default=True,
     help="accuracy: SEMF+shell baseline + physics inputs (the benchmark); paper-embeddings: "
-    "embeddings only, learns all of B (as B/A) + Sn, Sp heads — the interpretable model.",
+    "embeddings only, learns all of B (as B/A) + Sn, Sp heads — the interpretable model; "
+    "paper-pairing: paper-embeddings + odd-even staggering heads D2n, D2p (parity in one PC).",
 )
 @click.option("--lr", default=None, type=float, help="Peak learning rate (one-cycle schedule).")
 @click.option(
@@ -61,6 +66,8 @@ def train(
     width,
     embed,
     weight_decay,
+    embed_weight_decay,
+    aux_weight,
     preset,
     lr,
     baseline,
@@ -87,6 +94,8 @@ def train(
         "d_model": width,
         "d_embed": embed,
         "weight_decay": weight_decay,
+        "embed_weight_decay": embed_weight_decay,
+        "aux_weight": aux_weight,
         "tasks": tuple(tasks.split(",")) if tasks else None,
         "baseline": baseline,
         "lr": lr,

@@ -31,7 +31,7 @@ from .registry import Study
 from ..io import read_json
 from ..tasks.nuclear_data import load
 from ..tasks.nuclear_physics import SEMF, physics_inputs
-from ..tasks.nuclear_tasks import dataset, discovery_split, split
+from ..tasks.nuclear_tasks import dataset, discovery_split, split, task_column
 from ..train.nuclear import NuclearTrainConfig, NuclearTrainer, prepare, to_MeV, train
 
 STUDY_NAME = "nuclear"
@@ -173,7 +173,7 @@ def predict(run_dir: str | Path) -> list[dict]:
     rows = []
     for k, task in enumerate(run.config.tasks):
         pred = run.semf.predict(task, t.Z, t.N) + 1000 * mean[:, k]
-        col = t[task]
+        col = task_column(t, task)
         for i in range(len(t)):
             nuc = (int(t.Z[i]), int(t.N[i]))
             rows.append(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nuclear_data import MAGIC, NuclideTable, load  # noqa: F401  (load: doctest)
+from .nuclear_data import MAGIC, Column, NuclideTable, load  # noqa: F401  (load: doctest)
 
 # task -> nuclides (dZ, dN) whose masses enter it, relative to the row's nuclide
 TASK_INVOLVES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -32,6 +32,8 @@ TASK_INVOLVES: dict[str, tuple[tuple[int, int], ...]] = {
     "S2p": ((0, 0), (-2, 0)),
     "Qa": ((0, 0), (-2, -2)),        # alpha decay (Z, N) -> (Z-2, N-2) + 4He
     "Qbm": ((0, 0), (1, -1)),        # beta-minus (Z, N) -> (Z+1, N-1)
+    "D2n": ((0, 0), (0, -1), (0, -2)),   # Sn(Z, N) − Sn(Z, N−1): odd-even staggering in N
+    "D2p": ((0, 0), (-1, 0), (-2, 0)),   # Sp(Z, N) − Sp(Z−1, N): odd-even staggering in Z
 }
 # each task as a linear combination of binding energies: task = sum_k c_k * B(Z+dZ_k, N+dN_k) + const
 TASK_COMBINATION: dict[str, tuple[tuple[int, int, float], ...]] = {
@@ -42,7 +44,13 @@ TASK_COMBINATION: dict[str, tuple[tuple[int, int, float], ...]] = {
     "S2p": ((0, 0, 1.0), (-2, 0, -1.0)),
     "Qa": ((-2, -2, 1.0), (0, 0, -1.0)),          # + B(4He), added as a constant
     "Qbm": ((1, -1, 1.0), (0, 0, -1.0)),          # + Δ(n) − Δ(1H)
+    "D2n": ((0, 0, 1.0), (0, -1, -2.0), (0, -2, 1.0)),
+    "D2p": ((0, 0, 1.0), (-1, 0, -2.0), (-2, 0, 1.0)),
 }
+# tasks not in the AME files, derived here from the binding energies (``task_column``): the second
+# differences of B along N and along Z, ≈ ±2Δ (the pairing gap, 1–3 MeV) with the sign of the
+# parity of N (Z) — the three-point odd-even mass difference up to a factor (−1)^N / 2
+DERIVED_TASKS = ("D2n", "D2p")
 DEFAULT_TASKS = ("binding", "Sn", "Sp", "S2n", "S2p", "Qa", "Qbm")
 B_HE4 = 28295.662378          # keV, AME2020
 DELTA_N_MINUS_H = 8071.31806 - 7288.971064
@@ -73,6 +81,30 @@ class NuclearDataset:
         return np.flatnonzero(self.task == self.tasks.index(task))
 
 
+def task_column(table: NuclideTable, task: str) -> Column:
+    """The ``task`` column of ``table``: read from the AME files, or for ``DERIVED_TASKS`` the
+    combination ``TASK_COMBINATION`` of binding energies (measured only where every binding energy
+    in it is; uncertainties added in quadrature, correlations ignored)."""
+    if task not in DERIVED_TASKS:
+        return table[task]
+    b = table["binding"]
+    n = len(table)
+    value = np.full(n, task_constant(task))
+    var = np.zeros(n)
+    calc = np.ones(n, bool)
+    est = np.zeros(n, bool)
+    for dz, dn, c in TASK_COMBINATION[task]:
+        j = np.array([table._index.get((int(z) + dz, int(nn) + dn), -1) for z, nn in zip(table.Z, table.N)])
+        ok = j >= 0
+        jj = np.where(ok, j, 0)
+        calc &= ok & b.calculable[jj]
+        est |= ok & b.estimated[jj]
+        value += c * np.where(ok, b.value[jj], np.nan)
+        var += c**2 * np.where(ok, b.unc[jj], np.nan) ** 2
+    return Column(value=np.where(calc, value, np.nan), unc=np.where(calc, np.sqrt(var), np.nan),
+                  estimated=est & calc, calculable=calc)
+
+
 def dataset(table: NuclideTable, tasks: tuple[str, ...] = DEFAULT_TASKS, min_A: int = 1) -> NuclearDataset:
     """Rows of every *measured* value (not '#', not '*') of the given tasks, nuclides with A >= min_A."""
     unknown = [t for t in tasks if t not in TASK_INVOLVES]
@@ -80,7 +112,7 @@ def dataset(table: NuclideTable, tasks: tuple[str, ...] = DEFAULT_TASKS, min_A: 
         raise ValueError(f"unknown nuclear task(s) {unknown}; choose from {list(TASK_INVOLVES)}")
     parts = []
     for k, t in enumerate(tasks):
-        col = table[t]
+        col = task_column(table, t)
         ok = col.calculable & ~col.estimated & (table.A >= min_A) & np.isfinite(col.value)
         i = np.flatnonzero(ok)
         parts.append((table.Z[i], table.N[i], np.full(len(i), k), col.value[i], col.unc[i]))

@@ -61,6 +61,8 @@ class NuclearTrainConfig:
     # so a network learning all of B (baseline "none") sees O(1) targets; see ``_task_scaling``
     per_nucleon: bool = False
     init_scale: float = 0.1  # std of the embedding init
+    # AdamW weight decay of the Z and N embedding tables alone (None: ``weight_decay``, like the rest)
+    embed_weight_decay: float | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.lr <= 0 or self.gk_weight < 0 or self.aux_weight < 0:
@@ -117,6 +119,12 @@ PRESETS: dict[str, dict] = {
         gk_weight=0.1,
     ),
 }
+# "paper-pairing": paper-embeddings plus two pairing-sensitive heads, D2n and D2p (second
+# differences of B along N and Z, ≈ ±2Δ: the odd-even staggering itself), all auxiliary heads at
+# loss weight 4. The embeddings then carry parity along one PC (benchmarks/results/nuclear_analysis.md).
+PRESETS["paper-pairing"] = dict(
+    PRESETS["paper-embeddings"], tasks=("binding", "Sn", "Sp", "D2n", "D2p"), aux_weight=4.0
+)
 
 
 def preset(name: str, **overrides) -> NuclearTrainConfig:
@@ -242,6 +250,15 @@ def _torch_seed(seed: int):
         torch.random.set_rng_state(state)
 
 
+def _param_groups(model: EmbedMLP, cfg: NuclearTrainConfig):
+    """All parameters in one group, or the embedding tables apart with their own weight decay."""
+    if cfg.embed_weight_decay is None:
+        return model.parameters()
+    emb = [model.W_E_Z, model.W_E_N]
+    rest = [p for n, p in model.named_parameters() if n not in ("W_E_Z", "W_E_N")]
+    return [{"params": emb, "weight_decay": cfg.embed_weight_decay}, {"params": rest}]
+
+
 class NuclearTrainer:
     """Owns the model, optimiser and problem; ``step_fn`` is the shared loop's step function."""
 
@@ -249,7 +266,7 @@ class NuclearTrainer:
         self.problem, self.cfg = problem, cfg
         with _torch_seed(cfg.seed):
             self.model = EmbedMLP(cfg.model_config()).to(getattr(torch, cfg.dtype))
-        self.opt = adamw(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = adamw(_param_groups(self.model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
         p = problem
         self._w = torch.where(p.row_task == 0, 1.0, cfg.aux_weight).to(p.residual.dtype)
         self._signs = [
