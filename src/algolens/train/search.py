@@ -9,6 +9,11 @@ Plan (generic rules from the data and alphabet, never from the task's name):
   2. Then ReLU nets f = 2 x width, g = 1, with hidden sizes in groups (1/2/3/4, 6/8, 12/16,
      24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size; one-hot
      inputs first for small non-binary alphabets, then numeric.
+  3. When that additive family stalls on the smallest group, a *bilinear* cell (f = 1 on
+     [h, x, h (x) x], models/rnn.py: one affine map of the state per symbol) with sizes
+     1..8 in one ensemble, before the larger additive groups: updates bilinear in state and
+     input (s' = s (x + 1) + x) or any small state machine are exact in it, where a ReLU net
+     stops at 99.99%. Every row of the search log names its cell.
 Training stops when a member is 100% right on a held-out batch (waiting a little for a smaller
 size in the group); the smallest such member is confirmed on 20,000 fresh sequences (polished
 if it misses a few, as is an ensemble that ends just short) and its accuracy reported on another
@@ -48,6 +53,7 @@ N_CONFIRM = 20_000                    # twice the test size: rare misses show up
 TEST_SEED_OFFSET = 1_000_003          # test data never shares a seed with training data
 # nonlinear hidden sizes, in groups trained together as one masked ensemble (see mixed.py)
 HIDDEN_GROUPS = ((1, 2, 3, 4), (6, 8), (12, 16), (24, 32))
+BILINEAR_SIZES = (1, 2, 3, 4, 6, 8)     # bilinear cell (f = 1), tried after the first group
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,14 @@ class Candidate:
     n_models: int = 8
     batch: int = 256
     sizes: tuple[int, ...] = ()
+    cell: str = "additive"
 
     @property
     def key(self) -> str:
         f = "1" if self.f_depth == 1 else f"{self.f_depth}x{self.f_width}"
         h = "/".join(map(str, self.sizes)) if len(self.sizes) > 1 else str(self.hidden)
-        return f"h={h};f={f};g=1;{self.encoding}"
+        cell = ";bilinear" if self.cell == "bilinear" else ""
+        return f"h={h};f={f};g=1;{self.encoding}{cell}"
 
 
 @dataclass
@@ -118,6 +126,10 @@ def plan(task: SequenceTask, data: TaskData) -> list[Candidate]:
         steps = 3000 if h <= 4 else 4000
         out += [Candidate(h, 2, width, enc, steps, n_models=4 * len(group), batch=128,
                           sizes=group) for enc in encodings]
+        if group == HIDDEN_GROUPS[0]:          # the additive family stalled on small sizes
+            out.append(Candidate(max(BILINEAR_SIZES), 1, 0, encodings[0], 3000,
+                                 n_models=4 * len(BILINEAR_SIZES), batch=128,
+                                 sizes=BILINEAR_SIZES, cell="bilinear"))
     return out
 
 
@@ -257,13 +269,14 @@ def _try_one(task, cand, data, cap: _Cap, seed, bar):
     returned is measured on yet another fresh set, never used for selection.
     """
     cfg = default_config(task, cand.hidden, cand.f_depth, cand.f_width, encoding=cand.encoding,
-                         data=data.train)
+                         data=data.train, cell=cand.cell)
     cb = lambda step, acc: bar.set_postfix_str(f"{cand.key} step {step} val {acc:.3f}")
     row: dict[str, Any] = {"key": cand.key, "config": cfg.describe(), "encoding": cand.encoding,
                            "parameters": cfg.n_params()}
     sizes = member_sizes(cand.sizes or (cand.hidden,), cand.n_models)
     masks: dict = {}
-    init = _linear_start(data.train, cfg) if cand.f_depth == 1 else _masked_start(sizes, masks)
+    init = (_linear_start(data.train, cfg) if cand.f_depth == 1 and cand.cell == "additive"
+            else _masked_start(sizes, masks))
     kw = {"callback": cb, "eval_every": 100, "batch": cand.batch, "deadline": cap.deadline,
           "after_backward": lambda model: mask_grads(model, masks)}
 
