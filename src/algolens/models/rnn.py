@@ -4,8 +4,9 @@ f and g are ReLU MLPs with no nonlinearity on the state or the output; depth 1 i
 f = g = depth 1 is a linear RNN. The ``bilinear`` cell also feeds f the products of every state
 unit with every input feature, f([h, x, h (x) x]): with one-hot inputs that is one affine map of
 the state per symbol (a second-order RNN), which represents updates such as s' = s (x + 1) + x
-that the additive cell has to approximate piece by piece. Inputs are raw numbers (times a fixed per-channel scale, which
-is function-preserving and folded back by the distiller) or, optionally, one-hot.
+that the additive cell has to approximate piece by piece. Inputs are raw numbers (times a fixed
+per-channel scale, which is function-preserving and folded back by the distiller) or, optionally,
+one-hot.
 
 ``RNNEnsemble`` holds E independent networks of one shape in stacked parameters ``[E, in, out]``
 so that many seeds train as one batched computation. ``MIPSRNN`` is one network (E = 1) with
