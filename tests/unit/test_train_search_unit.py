@@ -46,12 +46,19 @@ def test_plan_starts_linear_only_when_plausible():
     assert (first.hidden, first.f_depth) == (2, 1)
     nonlin = tasks.get("Add_Mod_5")
     cands = plan(nonlin, TaskData.generate(nonlin, 4096, 0))
-    additive = [c for c in cands if c.cell == "additive"]
-    assert all(c.f_depth == 2 for c in additive) and cands[0].encoding == "onehot"
-    # the bilinear cell comes once the additive family stalled on the smallest group
-    [bil] = [i for i, c in enumerate(cands) if c.cell == "bilinear"]
-    assert cands[bil].key.endswith("onehot;bilinear") and cands[bil].f_depth == 1
-    assert {c.sizes for c in cands[:bil]} == {(1, 2, 3, 4)}
+    assert [c.key for c in cands] == [
+        "h=1/2/3/4;f=2x32;g=1;onehot",
+        # the additive cell stalled on the smallest group: the bilinear cell, affine (h = 1..8)
+        # first, then each of the two smallest groups with the additive row's ReLU layer
+        "h=1/2/3/4/6/8;f=1;g=1;onehot;bilinear", "h=1/2/3/4;f=2x32;g=1;onehot;bilinear",
+        "h=1/2/3/4;f=2x32;g=1;numeric",                   # raw values once, as another bias
+        "h=6/8;f=2x64;g=1;onehot", "h=6/8;f=2x64;g=1;onehot;bilinear",
+        "h=12/16;f=2x64;g=1;onehot", "h=24/32;f=2x64;g=1;onehot"]
+    binary = tasks.get("Bit_Palindrome")
+    keys = [c.key for c in plan(binary, TaskData.generate(binary, 4096, 0))]
+    assert keys[:5] == ["h=1/2/3/4;f=2x32;g=1;numeric", "h=1/2/3/4/6/8;f=1;g=1;numeric;bilinear",
+                        "h=1/2/3/4;f=2x32;g=1;numeric;bilinear", "h=6/8;f=2x64;g=1;numeric",
+                        "h=6/8;f=2x64;g=1;numeric;bilinear"]
 
 
 def test_nan_loss_raises_training_diverged():
