@@ -49,11 +49,12 @@ def test_plan_starts_linear_only_when_plausible():
     assert [c.key for c in cands] == [
         "h=1/2/3/4;f=2x32;g=1;onehot",
         # the additive cell stalled on the smallest group: the bilinear cell, affine (h = 1..8)
-        # first, then each of the two smallest groups with the additive row's ReLU layer
+        # first, then each group but the largest with the additive row's ReLU layer
         "h=1/2/3/4/6/8;f=1;g=1;onehot;bilinear", "h=1/2/3/4;f=2x32;g=1;onehot;bilinear",
         "h=1/2/3/4;f=2x32;g=1;numeric",                   # raw values once, as another bias
         "h=6/8;f=2x64;g=1;onehot", "h=6/8;f=2x64;g=1;onehot;bilinear",
-        "h=12/16;f=2x64;g=1;onehot", "h=24/32;f=2x64;g=1;onehot"]
+        "h=12/16;f=2x64;g=1;onehot", "h=12/16;f=2x64;g=1;onehot;bilinear",
+        "h=24/32;f=2x64;g=1;onehot"]
     binary = tasks.get("Bit_Palindrome")
     keys = [c.key for c in plan(binary, TaskData.generate(binary, 4096, 0))]
     assert keys[:5] == ["h=1/2/3/4;f=2x32;g=1;numeric", "h=1/2/3/4/6/8;f=1;g=1;numeric;bilinear",
