@@ -17,7 +17,7 @@ from algolens.codegen import load_program
 from algolens.models.rnn import MIPSRNN, RNNConfig
 from algolens.studies import mips
 from algolens.tasks import SequenceTask
-from algolens.train import search
+from algolens.train import load_run, search
 from algolens.train.search import Candidate
 
 search_mod = importlib.import_module("algolens.train.search")  # the name `search` is the function
@@ -94,6 +94,11 @@ def test_search_with_a_bilinear_row_solves_and_distils(tmp_path, monkeypatch):
     res = search(task, out=tmp_path, progress=False)
     assert res.solved and res.config.cell == "bilinear", res.tried
     assert res.tried[0]["key"] == "h=3/4;f=1;g=1;onehot;bilinear"
+    saved, _ = load_run(res.run_dir)                                # the checkpoint round trip
+    assert saved.cfg == res.config
+    xs = torch.as_tensor(task.sample(64, np.random.default_rng(2)), dtype=torch.float32)
+    with torch.no_grad():
+        torch.testing.assert_close(saved(xs), res.network(xs), rtol=0, atol=1e-5)
     with torch.no_grad():
         form, src, ver, passes = mips.distill(res.network, task, res.config.describe())
     assert form == "symbolic" and ver.passed and ver.accuracy_2x == 1.0, [
