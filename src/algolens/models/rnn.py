@@ -267,7 +267,8 @@ class MIPSRNN(HookedModule):
         return self.core.readout(h.unsqueeze(0))[0]
 
     def layers(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-        """Weights as numpy ``(W [in, out], b [out])`` per layer of f and g (z_next = z @ W + b)."""
+        """Weights as numpy ``(W [in, out], b [out])`` per layer of f and g (z_next = z @ W + b;
+        f's first z is [h, x], or [h, x, h (x) x] in the bilinear cell)."""
         get = lambda n: (getattr(self.core, f"{n}_W")[0].detach().double().numpy(),  # noqa: E731
                          getattr(self.core, f"{n}_b")[0].detach().double().numpy())
         return {"f": [get(n) for n in self.core.f_layers],
