@@ -46,7 +46,20 @@ def test_plan_starts_linear_only_when_plausible():
     assert (first.hidden, first.f_depth) == (2, 1)
     nonlin = tasks.get("Add_Mod_5")
     cands = plan(nonlin, TaskData.generate(nonlin, 4096, 0))
-    assert all(c.f_depth == 2 for c in cands) and cands[0].encoding == "onehot"
+    assert [c.key for c in cands] == [
+        "h=1/2/3/4;f=2x32;g=1;onehot",
+        # the additive cell stalled on the smallest group: the bilinear cell, affine (h = 1..8)
+        # first, then each group but the largest with the additive row's ReLU layer
+        "h=1/2/3/4/6/8;f=1;g=1;onehot;bilinear", "h=1/2/3/4;f=2x32;g=1;onehot;bilinear",
+        "h=1/2/3/4;f=2x32;g=1;numeric",                   # raw values once, as another bias
+        "h=6/8;f=2x64;g=1;onehot", "h=6/8;f=2x64;g=1;onehot;bilinear",
+        "h=12/16;f=2x64;g=1;onehot", "h=12/16;f=2x64;g=1;onehot;bilinear",
+        "h=24/32;f=2x64;g=1;onehot"]
+    binary = tasks.get("Bit_Palindrome")
+    keys = [c.key for c in plan(binary, TaskData.generate(binary, 4096, 0))]
+    assert keys[:5] == ["h=1/2/3/4;f=2x32;g=1;numeric", "h=1/2/3/4/6/8;f=1;g=1;numeric;bilinear",
+                        "h=1/2/3/4;f=2x32;g=1;numeric;bilinear", "h=6/8;f=2x64;g=1;numeric",
+                        "h=6/8;f=2x64;g=1;numeric;bilinear"]
 
 
 def test_nan_loss_raises_training_diverged():
@@ -107,20 +120,22 @@ def test_cli_unknown_task_suggests_and_exits_2(tmp_path):
     assert not (tmp_path / "index.db").exists()
 
 
-@pytest.mark.parametrize("f_depth", [1, 2])
-def test_masked_members_are_exactly_smaller_networks(f_depth):
-    cfg = RNNConfig(hidden=4, f_depth=f_depth, f_width=5 if f_depth > 1 else 0)
+@pytest.mark.parametrize("f_depth, cell", [(1, "additive"), (2, "additive"), (1, "bilinear"),
+                                           (2, "bilinear")])
+def test_masked_members_are_exactly_smaller_networks(f_depth, cell):
+    cfg = RNNConfig(hidden=4, f_depth=f_depth, f_width=5 if f_depth > 1 else 0, cell=cell,
+                    n_inputs=2)
     model = RNNEnsemble(cfg, 8, seed=0)
     sizes = member_sizes((1, 2, 3, 4), 8)
     masks = state_masks(model, sizes)
     apply_masks(model, masks)
     # one training step with masked gradients keeps the dead units dead
-    model(torch.rand(4, 6)).pow(2).sum().backward()
+    model(torch.rand(4, 6, 2)).pow(2).sum().backward()
     mask_grads(model, masks)
     with torch.no_grad():
         for p in model.parameters():
             p -= 0.1 * p.grad
-    x = torch.rand(5, 7)
+    x = torch.rand(5, 7, 2)
     y = model(x)
     for i, k in enumerate(sizes):
         small = shrink(model.member(i), k)

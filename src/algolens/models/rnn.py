@@ -1,8 +1,12 @@
 """The MIPS RNN family: h_t = f([h_{t-1}, x_t]), y_t = g(h_t), h_{-1} = 0.
 
 f and g are ReLU MLPs with no nonlinearity on the state or the output; depth 1 is affine, so
-f = g = depth 1 is a linear RNN. Inputs are raw numbers (times a fixed per-channel scale, which
-is function-preserving and folded back by the distiller) or, optionally, one-hot.
+f = g = depth 1 is a linear RNN. The ``bilinear`` cell also feeds f the products of every state
+unit with every input feature, f([h, x, h (x) x]): with one-hot inputs that is one affine map of
+the state per symbol (a second-order RNN), which represents updates such as s' = s (x + 1) + x
+that the additive cell has to approximate piece by piece. Inputs are raw numbers (times a fixed
+per-channel scale, which is function-preserving and folded back by the distiller) or, optionally,
+one-hot.
 
 ``RNNEnsemble`` holds E independent networks of one shape in stacked parameters ``[E, in, out]``
 so that many seeds train as one batched computation. ``MIPSRNN`` is one network (E = 1) with
@@ -36,6 +40,7 @@ class RNNConfig:
     alphabet: tuple = ()         # per-channel tuples of symbols (needed for one-hot)
     input_scale: tuple = ()      # per-channel multiplier for numeric inputs (default 1)
     output_scale: float = 1.0    # y = g(h) * output_scale
+    cell: str = "additive"       # "additive": f([h, x]); "bilinear": f([h, x, h (x) x])
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +50,8 @@ class RNNConfig:
             raise ValueError("an MLP of depth > 1 needs a width >= 1 (f_width / g_width)")
         if self.encoding not in ("numeric", "onehot"):
             raise ValueError(f"encoding must be 'numeric' or 'onehot', got {self.encoding!r}")
+        if self.cell not in ("additive", "bilinear"):
+            raise ValueError(f"cell must be 'additive' or 'bilinear', got {self.cell!r}")
         if self.encoding == "onehot" and len(self.alphabet) != self.n_inputs:
             raise ValueError("one-hot encoding needs the alphabet of every input channel")
 
@@ -55,8 +62,15 @@ class RNNConfig:
         return self.n_inputs
 
     @property
+    def f_inputs(self) -> int:
+        """Width of f's input: [h, x] (+ the H x F products for the bilinear cell)."""
+        products = self.hidden * self.n_features if self.cell == "bilinear" else 0
+        return self.hidden + self.n_features + products
+
+    @property
     def is_linear(self) -> bool:
-        return self.f_depth == 1 and self.g_depth == 1 and self.encoding == "numeric"
+        return (self.f_depth == 1 and self.g_depth == 1 and self.encoding == "numeric"
+                and self.cell == "additive")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -74,18 +88,19 @@ class RNNConfig:
     def describe(self) -> str:
         f = "1" if self.f_depth == 1 else f"{self.f_depth}x{self.f_width}"
         g = "1" if self.g_depth == 1 else f"{self.g_depth}x{self.g_width}"
-        return f"h={self.hidden}; f={f}; g={g}"
+        cell = "; bilinear" if self.cell == "bilinear" else ""
+        return f"h={self.hidden}; f={f}; g={g}{cell}"
 
     def n_params(self) -> int:
         def mlp(i, o, depth, width):
             dims = [i] + [width] * (depth - 1) + [o]
             return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
-        return (mlp(self.hidden + self.n_features, self.hidden, self.f_depth, self.f_width)
+        return (mlp(self.f_inputs, self.hidden, self.f_depth, self.f_width)
                 + mlp(self.hidden, self.n_outputs, self.g_depth, self.g_width))
 
 
 def _mlp_dims(cfg: RNNConfig) -> tuple[list[int], list[int]]:
-    f = [cfg.hidden + cfg.n_features] + [cfg.f_width] * (cfg.f_depth - 1) + [cfg.hidden]
+    f = [cfg.f_inputs] + [cfg.f_width] * (cfg.f_depth - 1) + [cfg.hidden]
     g = [cfg.hidden] + [cfg.g_width] * (cfg.g_depth - 1) + [cfg.n_outputs]
     return f, g
 
@@ -163,7 +178,10 @@ class RNNEnsemble(HookedModule):
 
     def step(self, h: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
         """One recurrence step: h ``[E, N, H]``, feat ``[E, N, F]`` -> next h ``[E, N, H]``."""
-        return self._mlp(torch.cat([h, feat], dim=-1), self.f_layers)
+        parts = [h, feat]
+        if self.cfg.cell == "bilinear":      # products h_i x_k, index i * F + k: [E, N, H * F]
+            parts.append((h.unsqueeze(-1) * feat.unsqueeze(-2)).flatten(-2))
+        return self._mlp(torch.cat(parts, dim=-1), self.f_layers)
 
     def readout(self, h: torch.Tensor) -> torch.Tensor:
         """g(h) * output_scale for h ``[E, N, H]`` -> ``[E, N, n_outputs]``."""
@@ -249,7 +267,8 @@ class MIPSRNN(HookedModule):
         return self.core.readout(h.unsqueeze(0))[0]
 
     def layers(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-        """Weights as numpy ``(W [in, out], b [out])`` per layer of f and g (z_next = z @ W + b)."""
+        """Weights as numpy ``(W [in, out], b [out])`` per layer of f and g (z_next = z @ W + b;
+        f's first z is [h, x], or [h, x, h (x) x] in the bilinear cell)."""
         get = lambda n: (getattr(self.core, f"{n}_W")[0].detach().double().numpy(),  # noqa: E731
                          getattr(self.core, f"{n}_b")[0].detach().double().numpy())
         return {"f": [get(n) for n in self.core.f_layers],

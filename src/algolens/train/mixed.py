@@ -28,8 +28,11 @@ def state_masks(model: RNNEnsemble, sizes: list[int]) -> dict[str, torch.Tensor]
     live = (torch.arange(H)[None, :] < torch.tensor(sizes)[:, None]).float()    # [E, H]
     masks: dict[str, torch.Tensor] = {}
     first, last = model.f_layers[0], model.f_layers[-1]
-    W0 = getattr(model, f"{first}_W")                                            # [E, H + F, w]
-    rows = torch.cat([live, torch.ones(len(sizes), W0.shape[1] - H)], 1)         # [E, H + F]
+    F = model.cfg.n_features
+    rows = [live, torch.ones(len(sizes), F)]                                     # [E, H + F]
+    if model.cfg.cell == "bilinear":         # the products h_i x_k (index i * F + k) live with h_i
+        rows.append(live.repeat_interleave(F, dim=1))                            # [E, H * F]
+    rows = torch.cat(rows, 1)
     masks[f"{first}_W"] = rows[:, :, None]
     cols = live[:, None, :]                                                      # [E, 1, H]
     masks[f"{last}_W"] = masks.get(f"{last}_W", torch.ones_like(cols)) * cols
@@ -57,13 +60,13 @@ def mask_grads(model: RNNEnsemble, masks: dict[str, torch.Tensor]) -> None:
 def shrink(net: MIPSRNN, k: int) -> MIPSRNN:
     """A ``hidden = k`` copy of a network whose state units k.. are identically zero."""
     cfg = net.cfg
-    H = cfg.hidden
+    H, F = cfg.hidden, cfg.n_features
     small = MIPSRNN(replace(cfg, hidden=k))
     src, dst = net.core, small.core
     for name, p in src.named_parameters():
         t = p.detach()
-        if name == f"{src.f_layers[0]}_W":
-            t = torch.cat([t[:, :k], t[:, H:]], 1)
+        if name == f"{src.f_layers[0]}_W":   # rows [h | x | h (x) x]: keep units < k of h and h x
+            t = torch.cat([t[:, :k], t[:, H : H + F], t[:, H + F : H + F + k * F]], 1)
         if name == f"{src.f_layers[-1]}_W" or name == f"{src.f_layers[-1]}_b":
             t = t[..., :k]
         if name == f"{src.g_layers[0]}_W":

@@ -46,7 +46,7 @@ class TaskData:
 
 def default_config(task: SequenceTask, hidden: int, f_depth: int = 1, f_width: int = 0,
                    g_depth: int = 1, g_width: int = 0, encoding: str = "numeric",
-                   data: TaskData | None = None) -> RNNConfig:
+                   data: TaskData | None = None, cell: str = "additive") -> RNNConfig:
     """An RNNConfig for ``task`` with input/output scales chosen from the alphabet and targets.
 
     The scales are fixed constants (part of the config), so they are function-preserving: they
@@ -60,7 +60,7 @@ def default_config(task: SequenceTask, hidden: int, f_depth: int = 1, f_width: i
     return RNNConfig(n_inputs=task.n_channels, n_outputs=task.output_dim, hidden=hidden,
                      f_depth=f_depth, f_width=f_width, g_depth=g_depth, g_width=g_width,
                      encoding=encoding, alphabet=task.channels, input_scale=in_scale,
-                     output_scale=out_scale)
+                     output_scale=out_scale, cell=cell)
 
 
 def mips_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,16 @@ Plan (generic rules from the data and alphabet, never from the task's name):
      starts from the Ho-Kalman realization (linear.py), so exactly linear tasks need no steps.
   2. Then ReLU nets f = 2 x width, g = 1, with hidden sizes in groups (1/2/3/4, 6/8, 12/16,
      24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size; one-hot
-     inputs first for small non-binary alphabets, then numeric.
+     inputs for small non-binary alphabets (numeric otherwise).
+  3. After the additive row of each group but the largest, the same group in the
+     *bilinear* cell (f on [h, x, h (x) x], models/rnn.py: with one-hot inputs, one map of the
+     state per symbol); after the smallest group also its affine form (f = 1, sizes 1..8, the
+     smallest in parameters). Updates bilinear in state and input or in time (Bit_Palindrome's
+     x_t 2^t), rotations of a cyclic group (Add_Mod_k, Dithering) and small state machines are
+     exact in it where the additive cell stalls short of 100%. Every row of the search log
+     names its cell (``...;bilinear``).
+  4. For small alphabets, the smallest group once more on the raw values: one-hot contains the
+     numeric map at the same sizes, so this is another inductive bias, not a larger family.
 Training stops when a member is 100% right on a held-out batch (waiting a little for a smaller
 size in the group); the smallest such member is confirmed on 20,000 fresh sequences (polished
 if it misses a few, as is an ensemble that ends just short) and its accuracy reported on another
@@ -48,6 +57,8 @@ N_CONFIRM = 20_000                    # twice the test size: rare misses show up
 TEST_SEED_OFFSET = 1_000_003          # test data never shares a seed with training data
 # nonlinear hidden sizes, in groups trained together as one masked ensemble (see mixed.py)
 HIDDEN_GROUPS = ((1, 2, 3, 4), (6, 8), (12, 16), (24, 32))
+BILINEAR_SIZES = (1, 2, 3, 4, 6, 8)     # bilinear cell (f = 1), tried after the first group
+BILINEAR_GROUPS = HIDDEN_GROUPS[:3]     # bilinear cell (f = 2 x width): all but the largest group
 
 
 @dataclass(frozen=True)
@@ -63,12 +74,14 @@ class Candidate:
     n_models: int = 8
     batch: int = 256
     sizes: tuple[int, ...] = ()
+    cell: str = "additive"
 
     @property
     def key(self) -> str:
         f = "1" if self.f_depth == 1 else f"{self.f_depth}x{self.f_width}"
         h = "/".join(map(str, self.sizes)) if len(self.sizes) > 1 else str(self.hidden)
-        return f"h={h};f={f};g=1;{self.encoding}"
+        cell = ";bilinear" if self.cell == "bilinear" else ""
+        return f"h={h};f={f};g=1;{self.encoding}{cell}"
 
 
 @dataclass
@@ -110,15 +123,30 @@ def plan(task: SequenceTask, data: TaskData) -> list[Candidate]:
         if order is not None:
             out += [Candidate(h, 1, 0, enc, 4000) for h in (order, order + 1, order + 2)]
             break
-    # one-hot first for small non-binary alphabets: it makes per-symbol nonlinear maps easy
-    encodings = ["onehot", "numeric"] if small else ["numeric"]
+    # one-hot for small non-binary alphabets: it makes per-symbol nonlinear maps easy
+    first = "onehot" if small else "numeric"
     for group in HIDDEN_GROUPS:
-        h = max(group)
-        width = 32 if h <= 4 else 64
-        steps = 3000 if h <= 4 else 4000
-        out += [Candidate(h, 2, width, enc, steps, n_models=4 * len(group), batch=128,
-                          sizes=group) for enc in encodings]
+        out.append(_relu_row(group, first, "additive"))
+        # the additive cell stalled at these sizes: the bilinear cell, affine (the smallest in
+        # parameters) once, then with the same ReLU layer as the additive row
+        if group == HIDDEN_GROUPS[0]:
+            out.append(Candidate(max(BILINEAR_SIZES), 1, 0, first, 2000,
+                                 n_models=2 * len(BILINEAR_SIZES), batch=128,
+                                 sizes=BILINEAR_SIZES, cell="bilinear"))
+        if group in BILINEAR_GROUPS:
+            out.append(_relu_row(group, first, "bilinear"))
+        # raw values once: one-hot contains the numeric map at the same sizes (its first layer
+        # can learn w * x), so this is only another inductive bias, not a larger family
+        if small and group == HIDDEN_GROUPS[0]:
+            out.append(_relu_row(group, "numeric", "additive"))
     return out
+
+
+def _relu_row(group: tuple[int, ...], encoding: str, cell: str) -> Candidate:
+    """f = 2 x width for the sizes of ``group`` in one masked ensemble, 4 seeds per size."""
+    h = max(group)
+    return Candidate(h, 2, 32 if h <= 4 else 64, encoding, 3000 if h <= 4 else 4000,
+                     n_models=4 * len(group), batch=128, sizes=group, cell=cell)
 
 
 # ------------------------------------------------------------------ the search
@@ -257,13 +285,14 @@ def _try_one(task, cand, data, cap: _Cap, seed, bar):
     returned is measured on yet another fresh set, never used for selection.
     """
     cfg = default_config(task, cand.hidden, cand.f_depth, cand.f_width, encoding=cand.encoding,
-                         data=data.train)
+                         data=data.train, cell=cand.cell)
     cb = lambda step, acc: bar.set_postfix_str(f"{cand.key} step {step} val {acc:.3f}")
     row: dict[str, Any] = {"key": cand.key, "config": cfg.describe(), "encoding": cand.encoding,
                            "parameters": cfg.n_params()}
     sizes = member_sizes(cand.sizes or (cand.hidden,), cand.n_models)
     masks: dict = {}
-    init = _linear_start(data.train, cfg) if cand.f_depth == 1 else _masked_start(sizes, masks)
+    init = (_linear_start(data.train, cfg) if cand.f_depth == 1 and cand.cell == "additive"
+            else _masked_start(sizes, masks))
     kw = {"callback": cb, "eval_every": 100, "batch": cand.batch, "deadline": cap.deadline,
           "after_backward": lambda model: mask_grads(model, masks)}
 

@@ -69,6 +69,9 @@ class SnapRecurrence:
         if not layers or len(layers["f"]) != 1:
             self.report_ = "not applicable: the hidden update is not affine (f depth > 1)"
             return self
+        if getattr(getattr(net, "cfg", None), "cell", "additive") != "additive":
+            self.report_ = "not applicable: the hidden update is bilinear in state and input"
+            return self
         Wf, b = layers["f"][0]                                  # [H + F, H], [H]
         H = b.shape[0]
         W, U = Wf[:H], Wf[H:]
