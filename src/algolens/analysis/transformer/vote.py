@@ -21,6 +21,7 @@ The shortcut (``VoteExtractor().fit(model, xs, truth)`` -> ``shortcut_``):
    fitted on the build inputs by a softmax over labels against the model's own outputs.
 3. Output j is the label of slot j (the pointer) unless another label's vote comes within
    ``tau`` of it or beats it: ``score(other) > score(slot j) - tau`` emits the other label.
+   After the first such slip, every later step emits the vote's argmax.
    ``tau`` = 0 is the plain argmax of the vote; a positive ``tau`` stands for the part of the
    decision the vote does not see (MLPs, layer 1) and is chosen on the build inputs (the
    largest one whose row-level failure-prediction precision there is >= ``min_precision``),
@@ -158,11 +159,21 @@ class VoteShortcut:
         return best if other[best] > s[pointer] - self.tau else pointer
 
     def run(self, x: list[int]) -> list[int]:
+        """One label per NODE. Up to the first slip (an output other than slot j's label) each
+        step is ``step``; after it, the plain argmax of the vote (tau only decides *whether*
+        the pointer slips; once it has, the model's pointer is off the slots and the vote's
+        argmax is what follows it best: on build inputs of the seed-0 model it reproduces more
+        post-slip steps than keeping tau)."""
         attr = attributions(x, self.node, self.leaf)
         labels = [x[p + 1] for p, v in enumerate(x) if v == self.node]
         out: list[int] = []
+        slipped = False
         for lab in labels:
-            out.append(self.step(x, out, lab, attr))
+            if slipped:
+                out.append(int(self.scores(x, out, attr).argmax()))
+            else:
+                out.append(self.step(x, out, lab, attr))
+                slipped = out[-1] != lab
         return out
 
     @property
