@@ -80,6 +80,17 @@ def test_tau_lets_a_close_runner_up_win() -> None:
     assert _reader(leaning, tau=1.5).run(RIGHT) == [1, 2, 2]
 
 
+def test_after_the_first_slip_the_vote_argmax_decides() -> None:
+    # step 1 reads the NODE at 3 (0.5 for label 2, the pointer): label 0 (score 0) is within
+    # tau 1.5 and slips in; step 2 then emits the argmax (3: 2 votes, 2: 1), although 2 is
+    # within tau of the pointer 3
+    sc = _reader([3.0, 0.5, 2.0, 1.0, 0.0], tau=1.5)
+    assert sc.run(RIGHT) == [1, 0, 3]
+    assert sc.step(RIGHT, [1, 0], 3) == 2
+    info = ProgramInfo("Preorder", examples=((RIGHT, [1, 0, 3]),))
+    assert load_program(vote_to_python(from_vote(sc, info)))(RIGHT) == [1, 0, 3]
+
+
 def test_patched_vote_moves_the_read_label() -> None:
     sc = _reader(LAGGING)
     assert patched_vote(sc, LEFT, [1], 3, 7, ()) == 2          # step 1 reads position 3

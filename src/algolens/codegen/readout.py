@@ -253,14 +253,18 @@ def _scores(xs, prev, attr):
 
 def f(xs):
     """Run the reconstructed attention-vote shortcut on the input symbols xs."""
-    attr, ys = _attributions(xs), []
+    attr, ys, slipped = _attributions(xs), [], False
     for p, v in enumerate(xs):
         if v != _NODE:
             continue
         pointer = xs[p + 1]
         s = _scores(xs, ys, attr)
+        if slipped:             # after the first slip: the vote's argmax
+            ys.append(max(range(_N_LABELS), key=lambda lab: s[lab]))
+            continue
         best = max((lab for lab in range(_N_LABELS) if lab != pointer), key=lambda lab: s[lab])
         ys.append(best if s[best] > s[pointer] - _TAU else pointer)
+        slipped = ys[-1] != pointer
     return ys
 '''
 
@@ -279,6 +283,7 @@ def vote_to_python(program: VoteProgram) -> str:
         _dict_literal("_IN_IDS", sc.in_ids), _dict_literal("_OUT_IDS", sc.out_ids), "",
         "# vote weights [kind][head]: label, NODE -> next label, LEAF -> next label,",
         "# LEAF -> previous label, earlier output; another label within _TAU of slot j's wins",
+        "# (until the first slip; after it every step emits the vote's argmax)",
         _list_literal("_VOTE", sc.vote.reshape(5, H).tolist()),
         f"_TAU = {float(sc.tau)!r}", "",
         "# the model's layer-0 attention: embeddings, block-0 LayerNorm, W_Q, W_K (6 digits)",
