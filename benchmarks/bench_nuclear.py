@@ -7,7 +7,7 @@ the same training rows. Prints a table and writes benchmarks/results/nuclear.{md
 
     python benchmarks/bench_nuclear.py                       # the preset, 3 seeds + discovery
     python benchmarks/bench_nuclear.py --steps 300 --seeds 0 # quick look
-    python benchmarks/bench_nuclear.py --preset accuracy-large --tag nuclear_large
+    python benchmarks/bench_nuclear.py --steps 3000 --members 4 --tag nuclear_steps3000_m4
 
 Times are wall and CPU seconds of this process with one torch thread; on a shared machine the
 CPU time is the steadier number (the load average is printed beside them).

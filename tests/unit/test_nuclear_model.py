@@ -152,13 +152,3 @@ def test_paper_pairing_preset_adds_the_staggering_heads():
     assert cfg.tasks == ("binding", "Sn", "Sp", "D2n", "D2p") and cfg.aux_weight == 4.0
     assert (cfg.d_embed, cfg.weight_decay, cfg.steps, cfg.baseline) == (
         paper.d_embed, paper.weight_decay, paper.steps, paper.baseline)
-
-
-def test_accuracy_large_preset_is_accuracy_longer_with_more_members():
-    from dataclasses import replace
-
-    from algolens.train.nuclear import preset
-
-    big, acc = preset("accuracy-large"), preset("accuracy")
-    assert (big.steps, big.n_members) == (3000, 4)
-    assert replace(big, steps=acc.steps, n_members=acc.n_members) == acc

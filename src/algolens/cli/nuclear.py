@@ -36,11 +36,10 @@ def nuclear() -> None:
 @click.option("--aux-weight", default=None, type=float, help="Loss weight of the non-binding heads.")
 @click.option(
     "--preset",
-    type=click.Choice(["accuracy", "accuracy-large", "paper-embeddings", "paper-pairing"]),
+    type=click.Choice(["accuracy", "paper-embeddings", "paper-pairing"]),
     default="accuracy",
     show_default=True,
-    help="accuracy: SEMF+shell baseline + physics inputs (the benchmark); accuracy-large: the "
-    "same trained 3000 steps with 4 members (~4x CPU, lower held-out RMS); paper-embeddings: "
+    help="accuracy: SEMF+shell baseline + physics inputs (the benchmark); paper-embeddings: "
     "embeddings only, learns all of B (as B/A) + Sn, Sp heads — the interpretable model; "
     "paper-pairing: paper-embeddings + odd-even staggering heads D2n, D2p (parity in one PC).",
 )

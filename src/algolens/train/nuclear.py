@@ -119,10 +119,6 @@ PRESETS: dict[str, dict] = {
         gk_weight=0.1,
     ),
 }
-# "accuracy-large": the accuracy model trained twice as long (3000 steps) with 4 members (~4x the
-# CPU of "accuracy"); chosen on a validation carve-out of the seed-0 training set
-# (benchmarks/results/nuclear.md, sweep table).
-PRESETS["accuracy-large"] = dict(steps=3000, n_members=4)
 # "paper-pairing": paper-embeddings plus two pairing-sensitive heads, D2n and D2p (second
 # differences of B along N and Z, ≈ ±2Δ: the odd-even staggering itself), all auxiliary heads at
 # loss weight 4. The embeddings then carry parity along one PC (benchmarks/results/nuclear_analysis.md).
