@@ -7,6 +7,7 @@ the same training rows. Prints a table and writes benchmarks/results/nuclear.{md
 
     python benchmarks/bench_nuclear.py                       # the preset, 3 seeds + discovery
     python benchmarks/bench_nuclear.py --steps 300 --seeds 0 # quick look
+    python benchmarks/bench_nuclear.py --steps 3000 --members 4 --tag nuclear_steps3000_m4
 
 Times are wall and CPU seconds of this process with one torch thread; on a shared machine the
 CPU time is the steadier number (the load average is printed beside them).
@@ -18,7 +19,6 @@ import argparse
 import json
 import os
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from algolens.io import atomic_write_json, atomic_write_text, read_json
 from algolens.tasks.nuclear_data import load
 from algolens.tasks.nuclear_physics import SEMF, physics_inputs, semf_terms, shell_terms
 from algolens.tasks.nuclear_tasks import dataset, discovery_split, split
-from algolens.train.nuclear import NuclearTrainConfig, prepare, train
+from algolens.train.nuclear import NuclearTrainConfig, prepare, preset, train
 
 OUT = os.path.join(os.path.dirname(__file__), "results")
 
@@ -72,8 +72,9 @@ def ours(ds, sp, cfg: NuclearTrainConfig) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, default=NuclearTrainConfig.steps)
-    ap.add_argument("--members", type=int, default=NuclearTrainConfig.n_members)
+    ap.add_argument("--preset", default="accuracy", help="Named preset of train.nuclear.PRESETS.")
+    ap.add_argument("--steps", type=int, default=None, help="Override the preset's steps.")
+    ap.add_argument("--members", type=int, default=None, help="Override the preset's ensemble size.")
     ap.add_argument("--no-discovery", action="store_true")
     ap.add_argument("--tag", default="nuclear")
     ap.add_argument(
@@ -90,7 +91,7 @@ def main() -> None:
         )
         return
     torch.set_num_threads(1)
-    cfg = replace(NuclearTrainConfig(), steps=args.steps, n_members=args.members)
+    cfg = preset(args.preset, steps=args.steps, n_members=args.members)
     table = load(2020)
     rows = []
     for s in [int(x) for x in args.seeds.split(",") if x.strip()]:
