@@ -55,3 +55,11 @@ def test_demo_bad_out_fails_before_training(tmp_path):
         out = CliRunner().invoke(main, ["demo", "--out", str(bad)])
         assert out.exit_code == 2 and says in out.output and "Traceback" not in out.output
         assert not (tmp_path / "runs").exists()
+
+
+def test_demo_prints_phases_as_step_spans() -> None:
+    from algolens.cli.demo import _phases
+    got = _phases({"memorisation": (0, 100), "circuit_formation": (100, 1600),
+                   "cleanup": (1600, 1900), "rule": "a long sentence"})
+    assert got == "memorisation 0-100, circuit formation 100-1600, cleanup 1600-1900"
+    assert _phases({"rule": "no phases"}) == "none found"

@@ -47,7 +47,7 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
         s = r.summary
         if s.val_acc >= 0.99:
             click.echo(f"grokking p={s.p}: val acc {s.val_acc:.3f}, key frequencies "
-                       f"{list(r.key_freqs)}, phases {r.phases}")
+                       f"{list(r.key_freqs)}, phases {_phases(r.phases)}")
         else:
             click.echo(f"grokking p={s.p}: not trained (accuracy {s.val_acc:.2f})")
     for r in res.nuclear:
@@ -58,3 +58,11 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
                    + (f"; failures predicted: recall {r.recall:.3f}, precision {r.precision:.3f} "
                       f"(|F|={r.n_failures}, |P|={r.n_predicted})" if r.trained else ""))
     click.echo(f"report: {res.report_path}  ({res.seconds:.0f} s)")
+
+
+def _phases(phases: dict) -> str:
+    """``memorisation 0-100, circuit formation 100-1600, cleanup 1600-1900`` (steps); the rule
+    that defines them is in the report, not on the terminal."""
+    spans = [f"{k.replace('_', ' ')} {v[0]}-{v[1]}" for k, v in phases.items()
+             if isinstance(v, (tuple, list)) and len(v) == 2]
+    return ", ".join(spans) or "none found"
