@@ -52,7 +52,9 @@ def nuclear() -> None:
 )
 @click.option("--no-physics", is_flag=True, help="Embeddings only, no physics-aware inputs (the paper).")
 @click.option("--out", default="runs", show_default=True, help="Run store folder.")
-@click.option("--threads", default=None, type=int, help="torch threads (default: torch's choice).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+              help="torch threads while training (more than 1 may change the result from run to "
+                   "run).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def train(
@@ -78,7 +80,6 @@ def train(
     as_json,
 ) -> None:
     """Train the embedding MLP on AME2020 and store the run."""
-    import torch
 
     from .common import check_out
     check_out(out)                      # a bad --out fails now, not after training
@@ -102,9 +103,8 @@ def train(
         "physics_inputs": False if no_physics else None,
     }
     cfg = make_preset(preset, **over)
-    if threads:
-        torch.set_num_threads(threads)
-    run_dir = train_run(cfg, split_seed=split_seed, discovery=discovery, out=out, progress=not quiet)
+    run_dir = train_run(cfg, split_seed=split_seed, discovery=discovery, out=out, progress=not quiet,
+                        threads=threads)
     m = load_run(run_dir).metrics
     res = {
         "run": str(run_dir),

@@ -67,7 +67,8 @@ def register(group: click.Group) -> None:
         if steps is not None and steps < 1:
             raise ValueError(f"--steps must be >= 1, got {steps}")
         _threads(threads)
-        run_dir = study.train_run(task, seed, out, steps, oversample, n_eval, progress=not quiet)
+        run_dir = study.train_run(task, seed, out, steps, oversample, n_eval, progress=not quiet,
+                                  threads=threads)
         metrics = read_json(run_dir / "metrics.json")
         if as_json:
             echo_json({"run": str(run_dir), **metrics})

@@ -26,6 +26,7 @@ from ..analysis.representations import (
     SymbolicPCs,
 )
 from ..models.embed_mlp import EmbedMLP
+from ..perf import fast_cpu
 from ..store import RunStore, check_weights
 from .registry import Study
 from ..io import read_json
@@ -82,8 +83,18 @@ def train_run(
     discovery: bool = False,
     out: str | Path = "runs",
     progress: bool = True,
+    threads: int = 1,
 ) -> Path:
-    """Train one (config, split) and store it; returns the run directory."""
+    """Train one (config, split) and store it; returns the run directory.
+
+    ``threads`` torch threads while training (the caller's count is restored); one by default,
+    so that the run is a function of (config, seed) -- with more threads torch's CPU kernels may
+    sum in a different order from run to run."""
+    with fast_cpu(threads=threads):
+        return _train_run(cfg, split_seed, discovery, out, progress)
+
+
+def _train_run(cfg, split_seed, discovery, out, progress) -> Path:
     store = RunStore(out).check_writable()
     ds, sp = _split(cfg, split_seed, discovery)
     key = "discovery" if discovery else f"split{split_seed}"

@@ -26,6 +26,7 @@ from ..codegen import ProgramInfo
 from ..codegen.readout import from_shortcut, to_python
 from ..io import read_json
 from ..models.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
+from ..perf import fast_cpu
 from ..store import RunStore, check_weights
 from ..tasks.seq2seq import Seq2SeqTask
 from ..train.seq2seq import Seq2SeqTrainConfig, model_config_for, score, train
@@ -64,8 +65,18 @@ def preset(task: Seq2SeqTask) -> Preset:
 # ------------------------------------------------------------------ train
 def train_run(task: str | Seq2SeqTask, seed: int = 0, out: str | Path = "runs",
               steps: int | None = None, oversample: float | None = None, n_eval: int = 2000,
-              progress: bool = True) -> Path:
-    """Train one model and write its run directory; returns the directory."""
+              progress: bool = True, threads: int = 1) -> Path:
+    """Train one model and write its run directory; returns the directory.
+
+    ``threads`` torch threads while training (the caller's count is restored). One thread is the
+    default because it makes the run a function of (config, seed): with two or more threads
+    torch's CPU kernels may sum in a different order from run to run, and the trained weights
+    then differ between two runs of the same seed."""
+    with fast_cpu(threads=threads):
+        return _train_run(task, seed, out, steps, oversample, n_eval, progress)
+
+
+def _train_run(task, seed, out, steps, oversample, n_eval, progress) -> Path:
     task = tasks.get(task, kind="seq2seq")
     pre = preset(task)
     tcfg = replace(pre.train, **{k: v for k, v in (("steps", steps), ("oversample", oversample))

@@ -1,0 +1,43 @@
+"""A run is a function of (config, seed) even when the caller's process uses several torch
+threads: the recursion and nuclear trainers train on one thread by default (with two, torch's CPU
+kernels may sum in another order from run to run; seen as different losses after 100 steps) and
+give the caller's thread count back."""
+
+from __future__ import annotations
+
+import torch
+
+from algolens.io import read_json
+
+
+def _with_threads(n: int, fn):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        return fn(), torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_recursion_train_run_is_reproducible_under_two_threads(tmp_path) -> None:
+    from algolens.studies.recursion import train_run
+    hist = []
+    for i in range(2):
+        d, after = _with_threads(2, lambda i=i: train_run(
+            "Successor", seed=0, out=tmp_path / str(i), steps=30, n_eval=50, progress=False))
+        assert after == 2                                    # the caller's setting is restored
+        hist.append([h["loss"] for h in read_json(d / "metrics.json")["history"]])
+    assert hist[0] == hist[1]              # same code path, one thread: the same numbers
+
+
+def test_nuclear_train_run_is_reproducible_under_two_threads(tmp_path) -> None:
+    from algolens.studies.nuclear import train_run
+    from algolens.train.nuclear import NuclearTrainConfig
+    cfg = NuclearTrainConfig(d_embed=4, d_model=16, n_blocks=1, steps=20, n_members=1)
+    rms = []
+    for i in range(2):
+        d, after = _with_threads(2, lambda i=i: train_run(cfg, split_seed=0, out=tmp_path / str(i),
+                                                          progress=False))
+        assert after == 2
+        rms.append(read_json(d / "metrics.json")["test_rms_keV"])
+    assert rms[0] == rms[1]
