@@ -17,22 +17,13 @@ from algolens.codegen import load_program
 from algolens.models.rnn import MIPSRNN, RNNConfig
 from algolens.studies import mips
 from algolens.tasks import SequenceTask
+from algolens.tasks.library import _cumulative as _scan   # s_t = step(s_{t-1}, x_t)
 from algolens.train import load_run, search
 from algolens.train.search import Candidate
 
 search_mod = importlib.import_module("algolens.train.search")  # the name `search` is the function
 
 torch.set_num_threads(1)
-
-
-def _scan(step, init):
-    def ref(xs):
-        s, ys = init, []
-        for x in xs:
-            s = step(s, x)
-            ys.append(s)
-        return ys
-    return ref
 
 
 def bilinear_task() -> SequenceTask:

@@ -15,6 +15,7 @@ from algolens.analysis.rnn.expr import evaluate, size
 from algolens.codegen import load_program
 from algolens.studies import mips
 from algolens.tasks import SequenceTask
+from algolens.tasks.library import _cumulative as _scan   # s_t = step(s_{t-1}, x_t)
 
 torch.set_num_threads(1)
 
@@ -46,16 +47,6 @@ class SecondOrderRNN(torch.nn.Module):
 
     def readout(self, h: torch.Tensor) -> torch.Tensor:
         return (h @ self.v)[:, None]
-
-
-def _scan(step, init):
-    def ref(xs):
-        s, ys = init, []
-        for x in xs:
-            s = step(s, x)
-            ys.append(s)
-        return ys
-    return ref
 
 
 def clipped_counter():
