@@ -8,20 +8,16 @@ its failures with recall >= 95% and precision >= 80% (measured: 0.955 / 0.934, s
 from __future__ import annotations
 
 import pytest
-import torch
 
+from algolens.perf import fast_cpu
 from algolens.studies import recursion as study
 
 
 @pytest.mark.slow
 def test_successor_targets(tmp_path) -> None:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with fast_cpu(threads=1):             # the analysis too; the caller's count comes back
         run_dir = study.train_run("Successor", seed=0, out=tmp_path, progress=False)
         a = study.analyze(run_dir, plots=False)
-    finally:
-        torch.set_num_threads(threads)
     m = study.read_json(run_dir / "metrics.json")
     assert m["test"]["exact"] >= 0.99
     rare = a.failures["rare"]
@@ -37,13 +33,9 @@ def test_preorder_vote_predicts_deep_tree_failures(tmp_path) -> None:
     |F| 443, test agreement 0.973; seeds 1 / 2: 0.909 / 0.828 and 0.961 / 0.797). Bounds are
     a little looser than the targets because training differs slightly across CPUs and the
     precision sits close to 0.8."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with fast_cpu(threads=1):             # the analysis too; the caller's count comes back
         run_dir = study.train_run("Preorder", seed=0, out=tmp_path, progress=False)
         a = study.analyze(run_dir, plots=False)
-    finally:
-        torch.set_num_threads(threads)
     rare, test = a.failures["rare"], a.failures["test"]
     assert a.method == "attention-vote" and rare["F"] > 200
     assert rare["recall"] >= 0.93 and rare["precision"] >= 0.75
