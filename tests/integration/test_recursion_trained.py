@@ -2,7 +2,8 @@
 
 In distribution the model is >= 99% exact; on the rare split (long carry chains) it fails for
 long k, and the reconstructed shortcut agrees with it on >= 95% of held-out inputs and predicts
-its failures with recall >= 95% and precision >= 80% (measured: 0.955 / 0.934, seed 0).
+its failures with recall >= 95% and precision >= 80% (measured with the 2000-step cosine
+preset, seed 0: agreement 0.991, recall 0.994, precision 1.000, |F| 168).
 """
 
 from __future__ import annotations

@@ -125,3 +125,28 @@ def test_seq2seq_model_padding_and_decoding() -> None:
         net.generate([[2]])
     with pytest.raises(ValueError, match="longer than the model's input field"):
         net.generate([[0] * 7])
+
+
+def test_seq2seq_training_runs_every_step_unless_stop_at_is_below_one() -> None:
+    """stop_at = 1.0 means "all steps": a perfect eval batch early on (the Successor preset hit
+    one at step 800 of 1200) must not end training; stop_at < 1 does end it."""
+    from algolens import tasks
+    from algolens.train.seq2seq import Seq2SeqTrainConfig, model_config_for, train
+    task = tasks.get("Successor", kind="seq2seq")
+    cfg = model_config_for(task, d_model=16, n_heads=2, d_mlp=32, n_layers=1)
+    full = train(task, cfg, Seq2SeqTrainConfig(steps=30, eval_every=10, eval_n=50), progress=False)
+    assert full.steps == 30
+    early = train(task, cfg, Seq2SeqTrainConfig(steps=30, eval_every=10, eval_n=50, stop_at=0.0),
+                  progress=False)
+    assert early.steps == 10
+
+
+def test_seq2seq_schedule_is_checked_and_cosine_anneals() -> None:
+    from algolens.train.seq2seq import Seq2SeqTrainConfig, _schedule
+    with pytest.raises(ValueError, match="schedule must be"):
+        Seq2SeqTrainConfig(schedule="linear")
+    f = _schedule(Seq2SeqTrainConfig(steps=1000, warmup=50, schedule="cosine"))
+    assert f(0) == pytest.approx(1 / 50) and f(50) == pytest.approx(1.0)
+    assert f(999) == pytest.approx(0.01, abs=1e-3) and f(525) == pytest.approx(0.505, abs=1e-2)
+    g = _schedule(Seq2SeqTrainConfig(steps=1000, warmup=50))
+    assert g(999) == 1.0

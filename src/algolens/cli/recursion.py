@@ -40,7 +40,8 @@ def register(group: click.Group) -> None:
     @click.argument("task")
     @click.option("--seed", default=0, show_default=True)
     @click.option("--steps", default=None, type=int, help="Training steps (default: the task's "
-                  "preset; Successor 1200, Preorder 1200 (1 layer), In-/Postorder 800).")
+                  "preset; Successor 2000 (cosine rate), Preorder 1200 (1 layer), "
+                  "In-/Postorder 800).")
     @click.option("--oversample", default=None, type=float,
                   help="Fraction of rare cases per batch (long carry chains, deep trees).")
     @click.option("--n-eval", default=2000, show_default=True,

@@ -13,6 +13,7 @@ as the step function, ``clip_gradients`` after backward).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -32,10 +33,12 @@ class Seq2SeqTrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.01
     warmup: int = 50
+    schedule: str = "constant"   # after the warm-up: "constant" or "cosine" (down to lr/100)
     oversample: float = 0.0      # fraction of rare cases in each batch (the remedy)
     eval_every: int = 100
     eval_n: int = 1000
-    stop_at: float = 1.0         # stop when held-out exact accuracy reaches this (1.0: all steps)
+    stop_at: float = 1.0         # stop when held-out exact accuracy reaches this; 1.0 runs all
+                                 # steps (a perfect eval batch early on is not a finished model)
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch < 1 or self.eval_every < 1 or self.eval_n < 1:
@@ -44,6 +47,8 @@ class Seq2SeqTrainConfig:
             raise ValueError(f"oversample is a fraction in [0, 1], got {self.oversample}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,13 +117,24 @@ class TrainResult:
     history: list[dict]        # one row per evaluation: step, loss, exact, per_token
 
 
+def _schedule(tcfg: Seq2SeqTrainConfig):
+    """LR factor per update: linear warm-up over ``tcfg.warmup`` updates, then constant or a
+    cosine down to 1/100 at the last step."""
+    if tcfg.schedule == "constant":
+        return linear_warmup(tcfg.warmup)
+    warm, rest = linear_warmup(tcfg.warmup), max(1, tcfg.steps - tcfg.warmup)
+    return lambda it: warm(it) if it < tcfg.warmup else \
+        0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, (it - tcfg.warmup) / rest)))
+
+
 def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed: int = 0,
           progress: bool = True) -> TrainResult:
     """Train from scratch with the shared ``train.loop.Loop``; evaluate every ``eval_every``
     updates (and after the last) on fresh in-distribution rows, stop early at ``stop_at``.
 
     The plug-in: ``step_fn`` draws a fresh batch from a private generator and returns its loss;
-    gradients are clipped to norm 1 (``after_backward``); the LR warms up linearly.
+    gradients are clipped to norm 1 (``after_backward``); the LR warms up linearly, then stays
+    or follows a cosine (``tcfg.schedule``).
     """
     model = Seq2SeqTransformer(cfg, seed=seed)
     rng = np.random.default_rng([seed, 1])
@@ -142,9 +158,10 @@ def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed:
         return {"loss": loss["done"], "exact": sc.exact}
 
     out = Loop(step_fn, adamw(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay),
-               steps=tcfg.steps, schedule=linear_warmup(tcfg.warmup), eval_fn=eval_fn,
+               steps=tcfg.steps, schedule=_schedule(tcfg), eval_fn=eval_fn,
                eval_at=lambda it: it > 0 and it % tcfg.eval_every == 0, final_eval=True,
-               stop_rule=lambda it, m: m["exact"] >= tcfg.stop_at,
+               stop_rule=(lambda it, m: m["exact"] >= tcfg.stop_at) if tcfg.stop_at < 1.0
+               else None,
                after_backward=after_backward, progress=progress, desc=f"train {task.name}",
                what=f"seq2seq {task.name}", hint=f"lower the learning rate (now {tcfg.lr:g})"
                ).run()
