@@ -41,3 +41,18 @@ def test_nuclear_train_run_is_reproducible_under_two_threads(tmp_path) -> None:
         assert after == 2
         rms.append(read_json(d / "metrics.json")["test_rms_keV"])
     assert rms[0] == rms[1]
+
+
+def test_rnn_search_trains_on_one_thread_and_restores_the_callers(monkeypatch) -> None:
+    """``search()`` called from a notebook with 2 threads trains as the CLI does (1 thread)."""
+    import importlib
+    search_mod = importlib.import_module("algolens.train.search")
+    seen = []
+    real = search_mod._search
+    monkeypatch.setattr(search_mod, "_search",
+                        lambda *a: seen.append(torch.get_num_threads()) or real(*a))
+    r, after = _with_threads(2, lambda: search_mod.search("Sum_All", out=None, progress=False))
+    assert r.solved and seen == [1] and after == 2
+    _, after = _with_threads(2, lambda: search_mod.search("Sum_All", out=None, progress=False,
+                                                          threads=None))
+    assert seen == [1, 2] and after == 2

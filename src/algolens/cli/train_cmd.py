@@ -54,19 +54,16 @@ def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float | N
     Exit status: 0 when a network solves TASK, 1 when none does (NOT solved), 2 for bad input,
     130 when interrupted (then --resume continues the search).
     """
-    import torch
-
     from ..train.search import exhausted_reason, search
 
     if threads < 1:
         raise ValueError(f"--threads must be >= 1, got {threads}")
-    torch.set_num_threads(threads)
     task = resolve_task(task_name, task_files)
     check_out(out)
     again = command_line() if resume else f"{command_line()} --resume"
     on_interrupt(f"to continue the search, skipping the architectures already tried, run: {again}")
     r = search(task, budget_seconds=budget_seconds, seed=seed, out=out, resume=resume,
-               progress=not as_json)
+               progress=not as_json, threads=threads)
     if as_json:
         echo_json(r.summary())
         sys.exit(0 if r.solved else NOT_SOLVED_EXIT)

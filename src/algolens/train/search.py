@@ -42,6 +42,7 @@ import torch
 
 from .. import tasks as task_registry
 from ..io import atomic_write_json
+from ..perf import fast_cpu
 from ..models.rnn import MIPSRNN, RNNConfig
 from ..tasks.spec import SequenceTask
 from . import runs
@@ -175,12 +176,20 @@ def make_data(task: SequenceTask, seed: int) -> _Data:
 
 def search(task: SequenceTask | str, *, budget_seconds: float | None = None, seed: int = 0,
            out: str | Path | None = "runs", resume: bool = False,
-           progress: bool = True) -> SearchResult:
+           progress: bool = True, threads: int | None = 1) -> SearchResult:
     """Find the smallest RNN that solves ``task`` (see the module docstring for the plan).
 
     The result is a function of (task, seed). ``budget_seconds`` (default: none) is a safety cap
-    on wall-clock time; if it bites, the result is marked ``budget_exhausted``.
+    on wall-clock time; if it bites, the result is marked ``budget_exhausted``. Training runs on
+    ``threads`` torch threads (default 1, as ``algolens train`` and ``algolens mips`` do: a
+    different count changes float summation order, so the network found; None keeps the
+    process's count); the caller's count is restored afterwards.
     """
+    with fast_cpu(threads=threads):
+        return _search(task, budget_seconds, seed, out, resume, progress)
+
+
+def _search(task, budget_seconds, seed, out, resume, progress) -> SearchResult:
     task = task_registry.get(task)
     if budget_seconds is not None and not budget_seconds > 0:
         raise ValueError(f"budget_seconds must be > 0 (or None for no cap), got {budget_seconds}")
