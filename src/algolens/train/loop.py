@@ -89,6 +89,13 @@ def linear_warmup(warmup: int) -> Callable[[int], float]:
     return lambda it: min(1.0, (it + 1) / warmup) if warmup else 1.0
 
 
+def linear_warmup_cosine(total: int, warmup: int, floor: float = 0.01) -> Callable[[int], float]:
+    """``linear_warmup(warmup)``, then a cosine from 1 down to ``floor`` at update ``total``."""
+    warm, rest = linear_warmup(warmup), max(1, total - warmup)
+    return lambda it: warm(it) if it < warmup else \
+        floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, (it - warmup) / rest)))
+
+
 def warmup_cosine(total: int, warmup_frac: float = 0.02,
                   floor: float = 0.01) -> Callable[[int], float]:
     """One-cycle LR factor: linear warm-up over ``warmup_frac`` of ``total`` (from 0.04), then a

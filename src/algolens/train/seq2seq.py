@@ -13,7 +13,6 @@ as the step function, ``clip_gradients`` after backward).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -21,7 +20,7 @@ import torch
 
 from ..models.seq2seq import IGNORE, Seq2SeqConfig, Seq2SeqTransformer
 from ..tasks.seq2seq import Seq2SeqTask
-from .loop import Loop, adamw, linear_warmup
+from .loop import Loop, adamw, linear_warmup, linear_warmup_cosine
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,7 @@ def _schedule(tcfg: Seq2SeqTrainConfig):
     cosine down to 1/100 at the last step."""
     if tcfg.schedule == "constant":
         return linear_warmup(tcfg.warmup)
-    warm, rest = linear_warmup(tcfg.warmup), max(1, tcfg.steps - tcfg.warmup)
-    return lambda it: warm(it) if it < tcfg.warmup else \
-        0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, (it - tcfg.warmup) / rest)))
+    return linear_warmup_cosine(tcfg.steps, tcfg.warmup)
 
 
 def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed: int = 0,
