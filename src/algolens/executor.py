@@ -248,7 +248,8 @@ def _pool(fn, items, sources, on_fail, jobs: int, start_method: str) -> Iterator
 
 def _pool_round(fn, items, sources, jobs: int, ctx) -> Iterator[tuple[tuple, Any, Any]]:
     """One pool over ``items``; yields (item, result, None) or (item, None, the exception)."""
-    pool = cf.ProcessPoolExecutor(min(jobs, len(items)), mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(min(jobs, len(items)), mp_context=ctx,
+                                  initializer=_worker_init)
     try:
         futs = {pool.submit(_call, fn, item[1], sources): item for item in items}
         for f in cf.as_completed(futs):
@@ -258,6 +259,14 @@ def _pool_round(fn, items, sources, jobs: int, ctx) -> Iterator[tuple[tuple, Any
                 yield futs[f], None, e
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init() -> None:
+    """Each pool worker is a fresh process of ours: tune its allocator as the CLI does
+    (``perf.keep_freed_memory``; small-net training allocates and frees the same sizes every
+    step). Dask workers are the user's processes and are left alone."""
+    from .perf import keep_freed_memory
+    keep_freed_memory()
 
 
 def _outcome(fut, item_id: str, on_fail) -> Any:

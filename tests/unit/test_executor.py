@@ -40,6 +40,11 @@ def _die(x: int) -> int:
     return x + 100
 
 
+def _tuned(_x: int) -> bool:
+    from algolens import perf
+    return perf._ALLOCATOR_TUNED
+
+
 def _targets(name: str) -> list:
     """Runs in a fresh worker: the task is only known there if its file reached the worker."""
     return tasks.get(name).targets([[0, 1, 1, 0]]).tolist()
@@ -88,6 +93,13 @@ def test_pool_matches_in_process() -> None:
     assert {k: v for k, v in pooled.items() if k != "x3"} == \
         {k: v for k, v in local.items() if k != "x3"}
     assert isinstance(pooled["x3"], Failure)
+
+
+def test_pool_workers_tune_their_allocator_the_caller_is_untouched() -> None:
+    from algolens import perf
+    before = perf._ALLOCATOR_TUNED
+    pooled = dict(run_items(_tuned, [("a", 0), ("b", 1)], jobs=2, progress=False))
+    assert pooled == {"a": True, "b": True} and perf._ALLOCATOR_TUNED == before
 
 
 def test_dead_worker_fails_only_its_item() -> None:
