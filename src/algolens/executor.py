@@ -262,7 +262,7 @@ def _pool_round(fn, items, sources, jobs: int, ctx) -> Iterator[tuple[tuple, Any
 
 
 def _worker_init() -> None:
-    """Each pool worker is a fresh process of ours: tune its allocator as the CLI does
+    """Each pool worker is a fresh process of ours: tune its allocator as ``cli.main`` does
     (``perf.keep_freed_memory``; small-net training allocates and frees the same sizes every
     step). Dask workers are the user's processes and are left alone."""
     from .perf import keep_freed_memory

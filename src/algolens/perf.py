@@ -10,7 +10,8 @@ Three process-wide settings make a large difference for the tiny networks traine
   zero changes nothing that matters when the loss is computed in float64.
 - **keep freed memory** (glibc ``mallopt``): keeps freed blocks up to 32 MiB in the process
   instead of returning them to the OS, so each step's large temporaries do not page-fault in
-  again. It cannot be undone, so the library never calls it; the CLI does, once, at its entry.
+  again. It cannot be undone, so the library never calls it; the ``algolens`` command does, once,
+  at its entry (``cli.main``), and so do the executor's own pool workers.
 
 The library uses ``fast_cpu(...)``, a context manager that sets what it is given and restores the
 previous values on exit, so a user's notebook keeps its own settings::
@@ -24,11 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
+# torch is imported inside the functions that use it: ``keep_freed_memory`` runs at the entry of
+# every ``algolens`` command, and ``algolens tasks`` should not pay for importing torch.
 
 
 def denormals_flushed() -> bool:
     """Whether this thread flushes subnormal floats to zero (torch has no getter: we compute)."""
+    import torch
     tiny = torch.tensor([1e-39], dtype=torch.float32)       # subnormal in float32
     return bool((tiny * 2).item() == 0.0)
 
@@ -39,6 +42,7 @@ def fast_cpu(threads: int | None = None, flush_denormal: bool | None = None) -> 
 
     ``None`` leaves a setting as it is. Raises ``ValueError`` for ``threads < 1``.
     """
+    import torch
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     old_threads, old_flush = torch.get_num_threads(), denormals_flushed()
@@ -64,8 +68,8 @@ def keep_freed_memory() -> None:
     Each modular-training step allocates several [p², d_mlp] tensors; with the default thresholds
     every one is a fresh mmap whose pages fault in (measured: ~6.9k page faults and ~30% of a
     step's CPU time at p = 59; MIPS RNN rows 3-12% faster per step). Process-wide and permanent
-    (there is no undo), so only CLI entry points and the executor's own pool workers call it;
-    call it yourself to opt in. A no-op where glibc is absent.
+    (there is no undo), so only the command's entry (``cli.main``) and the executor's own pool
+    workers call it; call it yourself to opt in. A no-op where glibc is absent.
     """
     global _ALLOCATOR_TUNED
     if _ALLOCATOR_TUNED:

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from ..perf import keep_freed_memory
 from ..tasks.spec import TaskError
 from .common import ARGV, INTERRUPT_HINT, command_line
 
@@ -55,6 +56,7 @@ def main() -> None:
     # A `kill` (SIGTERM) unwinds like Ctrl-C, so runs in progress are marked interrupted in the
     # run store instead of staying "running". Process-wide, hence here in the command's entry.
     signal.signal(signal.SIGTERM, _sigterm)
+    keep_freed_memory()      # allocator tuning (perf.py): process-wide, so here, once
 
 
 def _sigterm(signum, frame) -> None:

@@ -115,14 +115,12 @@ def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
     import torch
 
     from ..models.transformer import TransformerConfig
-    from ..perf import keep_freed_memory
     from ..train.modular import TrainConfig
     if kw["threads"] < 1:
         raise ValueError(f"--threads must be >= 1, got {kw['threads']}")
     _check_device(kw["device"])
     # process-wide switches belong here, at the command's entry, not in the library
     torch.set_num_threads(kw["threads"])
-    keep_freed_memory()
     model = TransformerConfig(p=kw["p"], d_model=kw["width"], n_heads=kw["heads"],
                               d_mlp=4 * kw["width"], n_layers=kw["layers"], act=kw["act"],
                               causal=causal, eq_token=eq_token)

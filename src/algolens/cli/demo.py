@@ -27,11 +27,9 @@ def demo(out: str, cp_steps: int | None, as_json: bool) -> None:
     Example:
       algolens demo --out runs/demo      # then open runs/demo/report.html
     """
-    from ..perf import keep_freed_memory
     from ..studies import demo as demo_study
 
     check_out(out, store_root=Path(out) / "runs")     # a bad --out fails now, not after training
-    keep_freed_memory()              # process-wide, so here at the command's entry
     log = (lambda *_: None) if as_json else (lambda s: click.echo(s, err=True))
     res = demo_study.run(out=out, cp_steps=cp_steps, log=log)
     if as_json:

@@ -61,12 +61,9 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     Exit status: 0 when the task is solved (a verified program), 1 when it is not solved, 2 for
     bad input, 130 when interrupted.
     """
-    from ..perf import keep_freed_memory
     from ..studies import mips
 
     check_out(out)
-    keep_freed_memory()              # process-wide, so here at the command's entry (pool
-                                     # workers do the same in executor._worker_init)
     if all_tasks:
         on_interrupt("re-run the same command to continue: tasks already in "
                      f"{Path(out) / 'mips' / 'benchmark.json'} are skipped")

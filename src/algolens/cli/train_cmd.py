@@ -54,12 +54,10 @@ def train(task_name: str, task_files: tuple[str, ...], budget_seconds: float | N
     Exit status: 0 when a network solves TASK, 1 when none does (NOT solved), 2 for bad input,
     130 when interrupted (then --resume continues the search).
     """
-    from ..perf import keep_freed_memory
     from ..train.search import exhausted_reason, search
 
     if threads < 1:
         raise ValueError(f"--threads must be >= 1, got {threads}")
-    keep_freed_memory()              # process-wide, so here at the command's entry
     task = resolve_task(task_name, task_files)
     check_out(out)
     again = command_line() if resume else f"{command_line()} --resume"

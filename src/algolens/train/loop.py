@@ -89,11 +89,15 @@ def linear_warmup(warmup: int) -> Callable[[int], float]:
     return lambda it: min(1.0, (it + 1) / warmup) if warmup else 1.0
 
 
+def _cosine_down(frac: float, floor: float) -> float:
+    """From 1 at ``frac`` = 0 down to ``floor`` at ``frac`` >= 1, along half a cosine."""
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
 def linear_warmup_cosine(total: int, warmup: int, floor: float = 0.01) -> Callable[[int], float]:
     """``linear_warmup(warmup)``, then a cosine from 1 down to ``floor`` at update ``total``."""
     warm, rest = linear_warmup(warmup), max(1, total - warmup)
-    return lambda it: warm(it) if it < warmup else \
-        floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, (it - warmup) / rest)))
+    return lambda it: warm(it) if it < warmup else _cosine_down((it - warmup) / rest, floor)
 
 
 def warmup_cosine(total: int, warmup_frac: float = 0.02,
@@ -106,8 +110,7 @@ def warmup_cosine(total: int, warmup_frac: float = 0.02,
     def factor(it: int) -> float:
         if it < warm:
             return 0.04 + 0.96 * it / warm
-        frac = min(1.0, (it - warm) / max(1, total - warm))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac))
+        return _cosine_down((it - warm) / max(1, total - warm), floor)
     return factor
 
 

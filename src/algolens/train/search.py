@@ -42,8 +42,8 @@ import torch
 
 from .. import tasks as task_registry
 from ..io import atomic_write_json
-from ..perf import fast_cpu
 from ..models.rnn import MIPSRNN, RNNConfig
+from ..perf import fast_cpu
 from ..tasks.spec import SequenceTask
 from . import runs
 from .checkpoint import save_checkpoint
