@@ -116,3 +116,14 @@ def test_interrupt_says_what_to_rerun(tmp_path, monkeypatch) -> None:
     res = CliRunner().invoke(main, ["mips", "--all", "--tasks", "Prev1", "--out", str(tmp_path)])
     assert res.exit_code == 130
     assert "re-run the same command to continue" in res.output and "--resume" not in res.output
+
+
+def test_costliest_tasks_start_first_results_keep_the_asked_order(tmp_path, calls) -> None:
+    from algolens.studies.mips_costs import COSTS
+
+    names = ["Prev2", "Majority_0_3", "Sum_Last2", "Bit_Palindrome"]
+    got = mips.run_all(names, out=tmp_path, progress=False)
+    assert [r["task"] for r in got] == names                    # records: the asked order
+    assert calls == sorted(names, key=lambda n: -COSTS[n])      # starts: costliest first
+    assert mips._costliest_first(["Prev2", "My_Own_Task"])[0] == "My_Own_Task"   # unknown first
+    assert set(COSTS) == set(tasks.benchmark_names())           # every benchmark task has one

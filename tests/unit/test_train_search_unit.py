@@ -51,10 +51,10 @@ def test_plan_starts_linear_only_when_plausible():
         # the additive cell stalled on the smallest group: the bilinear cell, affine (h = 1..8)
         # first, then each group but the largest with the additive row's ReLU layer
         "h=1/2/3/4/6/8;f=1;g=1;onehot;bilinear", "h=1/2/3/4;f=2x32;g=1;onehot;bilinear",
-        "h=1/2/3/4;f=2x32;g=1;numeric",                   # raw values once, as another bias
         "h=6/8;f=2x64;g=1;onehot", "h=6/8;f=2x64;g=1;onehot;bilinear",
         "h=12/16;f=2x64;g=1;onehot", "h=12/16;f=2x64;g=1;onehot;bilinear",
-        "h=24/32;f=2x64;g=1;onehot"]
+        "h=24/32;f=2x64;g=1;onehot",
+        "h=1/2/3/4;f=2x32;g=1;numeric"]                   # raw values once, last, another bias
     binary = tasks.get("Bit_Palindrome")
     keys = [c.key for c in plan(binary, TaskData.generate(binary, 4096, 0))]
     assert keys[:5] == ["h=1/2/3/4;f=2x32;g=1;numeric", "h=1/2/3/4/6/8;f=1;g=1;numeric;bilinear",
@@ -225,3 +225,45 @@ def test_cli_says_budget_exhausted(tmp_path, monkeypatch):
 def test_budget_must_be_positive():
     with pytest.raises(ValueError, match="budget_seconds must be > 0"):
         search("Bitwise_Not", budget_seconds=0, out=None, progress=False)
+
+
+def test_held_out_check_probes_first_and_is_exact_where_it_matters():
+    """The stopping check scores all held-out sequences only when some member is perfect on the
+    first PROBE: every stopping decision is the one the full set gives."""
+    from algolens.train import rnn as rnn_mod
+
+    task = tasks.get("Parity_All")
+    val = TaskData.generate(task, 4 * rnn_mod.PROBE, 0)
+    cfg = default_config(task, 2, 2, 8)
+    model = RNNEnsemble(cfg, 3, seed=0)
+    full = rnn_mod.sequence_accuracy(model, val)
+    probe = rnn_mod._held_out(model, val, final=False)
+    assert bool((full < 1).all()) and bool((probe < 1).all())          # untrained: none perfect
+    assert torch.allclose(rnn_mod._held_out(model, val, final=True), full)
+    # member 1 answers exactly (the reference's own outputs): the whole set is scored, exactly
+    real = model.forward
+    model.forward = lambda x: torch.stack([real(x)[0], val_y(x), real(x)[2]])
+
+    def val_y(x):
+        return torch.as_tensor(task.targets(x.squeeze(-1).long().numpy()),
+                               dtype=torch.float32).unsqueeze(-1)
+    got = rnn_mod._held_out(model, val, final=False)
+    assert got[1] == 1.0 and torch.allclose(got, rnn_mod.sequence_accuracy(model, val))
+
+
+def test_a_run_of_fixed_length_checks_val_once_at_the_end():
+    task = tasks.get("Parity_All")
+    data = TaskData.generate(task, 256, 0)
+    res = train_ensemble(task, default_config(task, 2, 2, 8), 2, train=data, val=data,
+                         max_steps=30, batch=16, eval_every=0, stop_when_solved=False)
+    assert res.steps == 30 and [h["step"] for h in res.history] == [30]
+
+
+def test_members_are_the_same_networks_alone():
+    cfg = RNNConfig(n_inputs=1, hidden=4, f_depth=2, f_width=8, cell="bilinear")
+    model = RNNEnsemble(cfg, 5, seed=3)
+    x = torch.randint(0, 2, (64, 10)).float()
+    state = torch.random.get_rng_state()
+    sub = search_mod._members(model, [1, 4])
+    assert torch.equal(torch.random.get_rng_state(), state)           # global RNG untouched
+    assert torch.allclose(sub(x), model(x)[[1, 4]], atol=1e-6)

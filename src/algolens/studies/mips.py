@@ -459,13 +459,24 @@ def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float
     folder = Path(out) / "mips"
     results = {n: r for n in names
                if resume and (r := finished_record(folder, n, points[n])) is not None}
-    todo = [(n, (n, budget_seconds, str(out), seed)) for n in names if n not in results]
+    todo = [(n, (n, budget_seconds, str(out), seed)) for n in _costliest_first(names)
+            if n not in results]
     sources = tuple(f if isinstance(f, TaskSource) else TaskSource.read(f) for f in task_files)
     for name, rec in run_items(_run_one, todo, executor, jobs, task_sources=sources,
                                failed=_crashed, progress=progress, desc="mips", unit="task"):
         results[name] = {**rec, "point": points[name]}
         write_benchmark([results[name]], folder)
     return [results[n] for n in names]
+
+
+def _costliest_first(names: list[str]) -> list[str]:
+    """``names`` in the order to start them: a user task (no cost on record) first, then the
+    benchmark tasks by their recorded cost, largest first (``mips_costs.COSTS``), so that the
+    last task to finish does not leave the other workers idle. Only the start order changes,
+    never a result; the returned records keep the order of ``names``."""
+    from .mips_costs import COSTS
+
+    return sorted(names, key=lambda n: -COSTS.get(n, float("inf")))
 
 
 def benchmark_markdown(results: list[dict]) -> str:
