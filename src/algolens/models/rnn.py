@@ -171,21 +171,28 @@ class RNNEnsemble(HookedModule):
     # W^T @ z. For the narrow layers of these nets (out = hidden or n_outputs, a few units)
     # that is several times faster on a CPU than z @ W over [E, N, units]; the public methods
     # keep the [E, N, units] shapes.
-    def _mlp_t(self, z: torch.Tensor, layers: list[str]) -> torch.Tensor:
+    def _weights_t(self, layers: list[str]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(W^T [E, out, in], b [E, out, 1])`` per layer: views, made once per sequence."""
+        return [(getattr(self, f"{n}_W").mT, getattr(self, f"{n}_b").unsqueeze(2))
+                for n in layers]
+
+    @staticmethod
+    def _mlp_t(z: torch.Tensor, weights: list[tuple[torch.Tensor, torch.Tensor]]
+               ) -> torch.Tensor:
         # z: [E, in, N]; relu between layers, none at the end
-        for k, name in enumerate(layers):
-            W, b = getattr(self, f"{name}_W"), getattr(self, f"{name}_b")
-            z = torch.baddbmm(b.unsqueeze(2), W.mT, z)
-            if k < len(layers) - 1:
+        for k, (Wt, b) in enumerate(weights):
+            z = torch.baddbmm(b, Wt, z)
+            if k < len(weights) - 1:
                 z = torch.relu(z)
         return z
 
-    def _step_t(self, h: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
-        """``step`` units first: h ``[E, H, N]``, feat ``[E, F, N]`` -> ``[E, H, N]``."""
+    def _step_t(self, h: torch.Tensor, feat: torch.Tensor, f=None) -> torch.Tensor:
+        """``step`` units first: h ``[E, H, N]``, feat ``[E, F, N]`` -> ``[E, H, N]``
+        (``f``: ``_weights_t(f_layers)``, passed in by a caller that steps many times)."""
         parts = [h, feat]
         if self.cfg.cell == "bilinear":      # products h_i x_k, index i * F + k: [E, H * F, N]
             parts.append((h.unsqueeze(2) * feat.unsqueeze(1)).flatten(1, 2))
-        return self._mlp_t(torch.cat(parts, dim=1), self.f_layers)
+        return self._mlp_t(torch.cat(parts, dim=1), f or self._weights_t(self.f_layers))
 
     def step(self, h: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
         """One recurrence step: h ``[E, N, H]``, feat ``[E, N, F]`` -> next h ``[E, N, H]``."""
@@ -193,16 +200,17 @@ class RNNEnsemble(HookedModule):
 
     def readout(self, h: torch.Tensor) -> torch.Tensor:
         """g(h) * output_scale for h ``[E, N, H]`` -> ``[E, N, n_outputs]``."""
-        return (self._mlp_t(h.mT, self.g_layers) * self.cfg.output_scale).mT
+        return (self._mlp_t(h.mT, self._weights_t(self.g_layers)) * self.cfg.output_scale).mT
 
     def states(self, feat: torch.Tensor) -> torch.Tensor:
         """Run the recurrence: feat ``[E, B, T, F]`` -> every step's state ``[E, B, T, H]``."""
         E, B, T, _ = feat.shape
         ft = feat.permute(0, 2, 3, 1).contiguous()                   # [E, T, F, B]
         h = feat.new_zeros(E, self.cfg.hidden, B)
+        f = self._weights_t(self.f_layers)
         hs = []
         for t in range(T):
-            h = self._step_t(h, ft[:, t])
+            h = self._step_t(h, ft[:, t], f)
             hs.append(h)
         return torch.stack(hs, dim=2).permute(0, 3, 2, 1)            # [E, H, T, B] -> [E, B, T, H]
 
@@ -211,7 +219,7 @@ class RNNEnsemble(HookedModule):
         (for the view ``states`` returns, the units-first reshape below is free)."""
         E, B, T, _ = H.shape
         Ht = H.permute(0, 3, 2, 1).reshape(E, -1, T * B)              # [E, H, T * B]
-        y = self._mlp_t(Ht, self.g_layers) * self.cfg.output_scale
+        y = self._mlp_t(Ht, self._weights_t(self.g_layers)) * self.cfg.output_scale
         return y.reshape(E, -1, T, B).permute(0, 3, 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
