@@ -90,6 +90,8 @@ def explore(net: RNNAdapter, task: SequenceTask, tol: float, max_states: int, ma
     feats = symbol_features(net, task)                               # [S, F]
     S = feats.shape[0]
     H = [net.initial_state(1)[0].float()]
+    bank = torch.empty(max(1, max_states), H[0].shape[0])      # the states found so far, in rows
+    bank[0] = H[0]
     nxt, out, exact = {}, {}, {}
     frontier = [0]
     for depth in range(max_depth):
@@ -100,10 +102,11 @@ def explore(net: RNNAdapter, task: SequenceTask, tol: float, max_states: int, ma
         ys = _round_out(net.readout(hn))
         new_frontier = []
         for r, (src, k) in enumerate((s, k) for s in frontier for k in range(S)):
-            d = torch.linalg.vector_norm(torch.stack(H) - hn[r], dim=1)
+            d = torch.linalg.vector_norm(bank[: len(H)] - hn[r], dim=1)
             j = int(torch.argmin(d))
             if d[j] > tol and len(H) < max_states and depth < max_depth - 1:
                 H.append(hn[r])
+                bank[len(H) - 1] = hn[r]
                 j = len(H) - 1
                 new_frontier.append(j)
                 exact[src, k] = True

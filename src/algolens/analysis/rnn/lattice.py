@@ -122,9 +122,12 @@ class IntegerLattice:
         if len(P) < 2:
             return 1.0
         Pq = P[:2000]
-        d = np.linalg.norm(Pq[:, None] - Pq[None], axis=2)
-        np.fill_diagonal(d, np.inf)
-        return float(np.median(d.min(1)))
+        nearest = np.empty(len(Pq))
+        for i in range(0, len(Pq), 128):          # in blocks: an [n, n, H] array is too big
+            d = np.linalg.norm(Pq[i : i + 128, None] - Pq[None], axis=2)
+            d[np.arange(len(d)), np.arange(i, i + len(d))] = np.inf
+            nearest[i : i + len(d)] = d.min(1)
+        return float(np.median(nearest))
 
     @staticmethod
     def _mode(X: np.ndarray) -> np.ndarray:
