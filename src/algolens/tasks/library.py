@@ -35,8 +35,8 @@ def _base_addition(k: int):
 
 
 def _sum_last(k: int):
-    def ref(xs):
-        return [sum(_lag(xs, t, j) for j in range(k)) for t in range(len(xs))]
+    def ref(xs):       # x_t + ... + x_{t-k+1}, zeros before the start
+        return [sum(xs[max(0, t - k + 1) : t + 1]) for t in range(len(xs))]
     return ref
 
 
@@ -48,7 +48,7 @@ def _prev(k: int):
 
 def _parity_last(k: int):
     def ref(xs):
-        return [sum(_lag(xs, t, j) for j in range(k)) % 2 for t in range(len(xs))]
+        return [sum(xs[max(0, t - k + 1) : t + 1]) % 2 for t in range(len(xs))]
     return ref
 
 

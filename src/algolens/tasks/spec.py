@@ -167,7 +167,11 @@ class SequenceTask:
             uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
             ys = self.targets(uniq.reshape((len(uniq),) + xs.shape[1:]))
             return ys[inverse.reshape(-1)]
-        rows = [self.reference(self._row_to_list(row)) for row in xs]
+        lists = xs.tolist()                                # Python ints, as _row_to_list gives
+        if self.n_channels == 1:
+            rows = [self.reference(r) for r in lists]
+        else:
+            rows = [self.reference([tuple(step) for step in r]) for r in lists]
         ys = np.asarray(rows, dtype=np.int64)
         want = xs.shape[:2] if self.output_dim == 1 else xs.shape[:2] + (self.output_dim,)
         if ys.shape != want:
