@@ -7,8 +7,10 @@ Plan (generic rules from the data and alphabet, never from the task's name):
      the Hankel matrix of the fitted impulse response, then one and two units more. One member
      starts from the Ho-Kalman realization (linear.py), so exactly linear tasks need no steps.
   2. Then ReLU nets f = 2 x width, g = 1, with hidden sizes in groups (1/2/3/4, 6/8, 12/16,
-     24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size; one-hot
-     inputs for small non-binary alphabets (numeric otherwise).
+     24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size, on batches
+     of ``BATCH`` = 64 sequences; one-hot inputs for small non-binary alphabets (numeric
+     otherwise). (Batches of 128 found the same kinds of networks at nearly twice the cost per
+     step: benchmarks/results/mips_62_from_scratch.md.)
   3. After the additive row of each group but the largest, the same group in the
      *bilinear* cell (f on [h, x, h (x) x], models/rnn.py: with one-hot inputs, one map of the
      state per symbol); after the smallest group also its affine form (f = 1, sizes 1..8, the
@@ -20,9 +22,10 @@ Plan (generic rules from the data and alphabet, never from the task's name):
      the numeric map at the same sizes, so this is another inductive bias, not a larger family
      (in four full benchmark runs it never found a network the rows before it missed).
 Training stops when a member is 100% right on a held-out batch (waiting a little for a smaller
-size in the group); the smallest such member is confirmed on 20,000 fresh sequences (polished
-if it misses a few, as is an ensemble that ends just short) and its accuracy reported on another
-10,000 fresh sequences.
+size in the group; the check runs every 100 steps and reads the whole batch only once some
+member is perfect on its first 1,024 sequences); the smallest such member is confirmed on 20,000
+fresh sequences (polished if it misses a few, as is an ensemble that ends just short) and its
+accuracy reported on another 10,000 fresh sequences.
 
 Every limit is counted in work -- the plan is fixed, each candidate has a step cap
 (``Candidate.max_steps``), a polish is ``POLISH_STEPS`` steps -- so the network found is a
