@@ -264,6 +264,6 @@ def test_members_are_the_same_networks_alone():
     model = RNNEnsemble(cfg, 5, seed=3)
     x = torch.randint(0, 2, (64, 10)).float()
     state = torch.random.get_rng_state()
-    sub = search_mod._members(model, [1, 4])
+    sub = model.members([1, 4])
     assert torch.random.get_rng_state().numpy().tobytes() == state.numpy().tobytes()  # RNG kept
     assert torch.allclose(sub(x), model(x)[[1, 4]], atol=1e-6)

@@ -244,6 +244,15 @@ class RNNEnsemble(HookedModule):
                 getattr(net.core, name).copy_(p[i : i + 1])
         return net
 
+    def members(self, idx: list[int]) -> "RNNEnsemble":
+        """A standalone ensemble of members ``idx`` (copies), e.g. to score a few of many."""
+        idx = [self._index(i) for i in idx]
+        sub = RNNEnsemble(self.cfg, len(idx), seed=0)    # seeded: the global RNG is not touched
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                getattr(sub, name).copy_(p[idx])
+        return sub
+
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
         i = self._index(i)
         return {k: v[i : i + 1].detach().clone() for k, v in self.named_parameters()}

@@ -97,7 +97,8 @@ def _held_out(model: RNNEnsemble, val: TaskData, final: bool) -> torch.Tensor:
     its first ``PROBE`` sequences. So during training the first ``PROBE`` are checked, and the
     rest only when some member is perfect on them; then every accuracy is exact, as it is at the
     final check (``final``). Otherwise the accuracies are estimates from ``PROBE`` sequences, all
-    below 1, which gives every stopping decision the same answer as the full set would.
+    below 1, which gives every stopping decision the same answer as the full set would. (Only a
+    run cut short by the safety cap can end on such an estimate; its result says so.)
     """
     n = len(val)
     if final or n <= 2 * PROBE:

@@ -46,7 +46,7 @@ import torch
 
 from .. import tasks as task_registry
 from ..io import atomic_write_json
-from ..models.rnn import MIPSRNN, RNNConfig, RNNEnsemble
+from ..models.rnn import MIPSRNN, RNNConfig
 from ..perf import fast_cpu
 from ..tasks.spec import SequenceTask
 from . import runs
@@ -361,18 +361,9 @@ def _confirm(res, data, sizes: list[int]) -> tuple[int, float]:
     perfect = [i for i, v in enumerate(res.val_accuracy) if v >= 1.0]
     acc = torch.zeros(len(sizes))                                          # [E]
     if perfect:                   # only these can be kept: score them alone, as one ensemble
-        acc[perfect] = sequence_accuracy(_members(res.model, perfect), data.confirm)
+        acc[perfect] = sequence_accuracy(res.model.members(perfect), data.confirm)
     order = sorted(range(len(sizes)), key=lambda i: (-float(acc[i] >= 1.0), sizes[i], -acc[i]))
     return order[0], float(acc[order[0]])
-
-
-def _members(model: RNNEnsemble, idx: list[int]) -> RNNEnsemble:
-    """The ensemble of members ``idx`` of ``model`` (a copy)."""
-    sub = RNNEnsemble(model.cfg, len(idx), seed=0)       # seeded: the global RNG is not touched
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            getattr(sub, name).copy_(p[idx])
-    return sub
 
 
 def _prefer_small(sizes: list[int]):
