@@ -25,7 +25,12 @@ COSTS: dict[str, float] = {
 
 
 def main(path: str) -> None:
-    recs = json.loads(Path(path).read_text())            # benchmark.json: a list of records
+    try:
+        recs = json.loads(Path(path).read_text())        # benchmark.json: a list of records
+    except (OSError, ValueError) as e:
+        sys.exit(f"cannot read {path}: {e}; pass the benchmark.json of an `algolens mips --all` run")
+    if not isinstance(recs, list) or not all(isinstance(r, dict) and "task" in r for r in recs):
+        sys.exit(f"{path} is not a benchmark.json (a list of task records from `algolens mips`)")
     costs = {r["task"]: round(float(r.get("train_seconds") or 0)
                               + float(r.get("distill_seconds") or 0), 1) for r in recs}
     body = "".join(f"    {name!r}: {sec},\n" for name, sec in sorted(costs.items()))

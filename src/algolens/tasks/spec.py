@@ -167,11 +167,7 @@ class SequenceTask:
             uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
             ys = self.targets(uniq.reshape((len(uniq),) + xs.shape[1:]))
             return ys[inverse.reshape(-1)]
-        lists = xs.tolist()                                # Python ints, as _row_to_list gives
-        if self.n_channels == 1:
-            rows = [self.reference(r) for r in lists]
-        else:
-            rows = [self.reference([tuple(step) for step in r]) for r in lists]
+        rows = [self.reference(self._row_to_list(row)) for row in xs]
         ys = np.asarray(rows, dtype=np.int64)
         want = xs.shape[:2] if self.output_dim == 1 else xs.shape[:2] + (self.output_dim,)
         if ys.shape != want:
@@ -182,9 +178,9 @@ class SequenceTask:
         return ys
 
     def _row_to_list(self, row: np.ndarray) -> list:
-        if self.n_channels == 1:
-            return [int(v) for v in row]
-        return [tuple(int(v) for v in step) for step in row]
+        """One input row as the reference takes it: Python ints, or tuples of them per step."""
+        row = np.asarray(row).tolist()                  # one C call, not one int() per element
+        return row if self.n_channels == 1 else [tuple(step) for step in row]
 
     def example(self, seed: int = 0) -> tuple[list, list]:
         """One (inputs, outputs) row as plain lists, for display."""

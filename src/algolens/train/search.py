@@ -9,8 +9,8 @@ Plan (generic rules from the data and alphabet, never from the task's name):
   2. Then ReLU nets f = 2 x width, g = 1, with hidden sizes in groups (1/2/3/4, 6/8, 12/16,
      24/32) trained together as one masked ensemble (mixed.py), 4 seeds per size, on batches
      of ``BATCH`` = 64 sequences; one-hot inputs for small non-binary alphabets (numeric
-     otherwise). (Batches of 128 found the same kinds of networks at nearly twice the cost per
-     step: benchmarks/results/mips_62_from_scratch.md.)
+     otherwise). (Batches of 128 cost nearly twice as much per step and solved no more tasks:
+     benchmarks/results/mips_62_from_scratch.md.)
   3. After the additive row of each group but the largest, the same group in the
      *bilinear* cell (f on [h, x, h (x) x], models/rnn.py: with one-hot inputs, one map of the
      state per symbol); after the smallest group also its affine form (f = 1, sizes 1..8, the

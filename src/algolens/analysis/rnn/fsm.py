@@ -89,35 +89,32 @@ def explore(net: RNNAdapter, task: SequenceTask, tol: float, max_states: int, ma
     """Breadth-first quantisation of the reachable hidden states (see module docstring)."""
     feats = symbol_features(net, task)                               # [S, F]
     S = feats.shape[0]
-    H = [net.initial_state(1)[0].float()]
-    bank = torch.empty(max(1, max_states), H[0].shape[0])      # the states found so far, in rows
-    bank[0] = H[0]
+    h0 = net.initial_state(1)[0].float()
+    H = torch.empty(max(1, max_states), h0.shape[0])           # the states found, one per row
+    H[0], n = h0, 1
     nxt, out, exact = {}, {}, {}
     frontier = [0]
     for depth in range(max_depth):
         if not frontier:
             break
-        h = torch.stack([H[i] for i in frontier]).repeat_interleave(S, 0)   # [len*S, H]
+        h = H[frontier].repeat_interleave(S, 0)                                # [len*S, H]
         hn = net.step(h, feats.repeat(len(frontier), 1))
         ys = _round_out(net.readout(hn))
         new_frontier = []
         for r, (src, k) in enumerate((s, k) for s in frontier for k in range(S)):
-            d = torch.linalg.vector_norm(bank[: len(H)] - hn[r], dim=1)
+            d = torch.linalg.vector_norm(H[:n] - hn[r], dim=1)
             j = int(torch.argmin(d))
-            if d[j] > tol and len(H) < max_states and depth < max_depth - 1:
-                H.append(hn[r])
-                bank[len(H) - 1] = hn[r]
-                j = len(H) - 1
+            if d[j] > tol and n < max_states and depth < max_depth - 1:
+                H[n], j, n = hn[r], n, n + 1
                 new_frontier.append(j)
                 exact[src, k] = True
             else:
                 exact[src, k] = bool(d[j] <= tol)
             nxt[src, k], out[src, k] = j, ys[r]
         frontier = new_frontier
-    n = len(H)
     # states never expanded (left in the last frontier) borrow their nearest expanded state's edges
     done = sorted({s for s, _ in nxt})
-    Hd = torch.stack([H[i] for i in done])
+    Hd = H[done]
     for s in range(n):
         if (s, 0) not in nxt:
             j = done[int(torch.argmin(torch.linalg.vector_norm(Hd - H[s], dim=1)))]
@@ -126,7 +123,7 @@ def explore(net: RNNAdapter, task: SequenceTask, tol: float, max_states: int, ma
     return MealyMachine(task.symbols, 0, np.array([[nxt[s, k] for k in range(S)] for s in range(n)]),
                         [[out[s, k] for k in range(S)] for s in range(n)],
                         np.array([[exact[s, k] for k in range(S)] for s in range(n)]),
-                        torch.stack(H).double().numpy())
+                        H[:n].double().numpy())
 
 
 def _agreement(m: MealyMachine, states: HiddenStates) -> float:
