@@ -19,6 +19,14 @@ SHA-256 of the weights and the key metrics as JSON. Status is one of ``running``
         run.save_weights(model.state_dict())
         run.finish({"rms_kev": 312.0})
 
+A run is read back through the same store: ``store.open(run_id)`` (or the run's folder) gives a
+:class:`Run` whose ``.config`` is its study's config dataclass, ``.result`` its typed result,
+``.load_model()`` the network and ``.artefact(name)`` any file it keeps, checksum verified.
+Every file a run writes (config, weights, result, programs, plots, checkpoints) is recorded with
+its SHA-256 in ``manifest.json``; ``finish`` records whatever else the folder holds, so ``runs
+verify`` sees every byte. Runs link to each other by id (``run.link("network", other.id)``,
+``run.links``), never by path.
+
 An exception inside marks it ``failed`` (with the reason), Ctrl-C or SIGTERM ``interrupted``;
 a process killed outright leaves ``running`` with its pid, which :meth:`RunStore.list` and
 :meth:`RunStore.verify` recognise as interrupted once that process is gone. Every file is
@@ -45,7 +53,6 @@ from typing import Any
 from .io import (
     atomic_write_bytes,
     atomic_write_json,
-    atomic_write_text,
     make_writable_dir,
     read_json,
 )
@@ -55,6 +62,9 @@ WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
 METRICS = "metrics.json"
+RESULT = "result.json"
+LINKS = "links.json"
+_UNRECORDED = frozenset({MANIFEST, ".lock", ".manifest.lock"})   # never in the manifest
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS run_index (
     id TEXT PRIMARY KEY, study TEXT NOT NULL, key TEXT NOT NULL, seed INTEGER,
@@ -198,6 +208,7 @@ class RunStore:
         body = {"study": study, "key": key, "seed": seed, "run_id": rid,
                 **({"fingerprint": fingerprint} if fingerprint else {}), **jsonable(config)}
         atomic_write_json(run_dir / CONFIG, body)
+        record_checksum(run_dir, CONFIG, sha256_file(run_dir / CONFIG))
         with self._db() as con:
             con.execute("INSERT OR REPLACE INTO run_index (id, study, key, seed, status, created,"
                         " path, fingerprint, host, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
@@ -211,6 +222,25 @@ class RunStore:
         self._set(rec.id, status="running", reason="", finished=None, host=socket.gethostname(),
                   pid=os.getpid())
         return Run(self, rec.study, rec.id, rec.dir)
+
+    def open(self, run: str | Path) -> Run:
+        """The run with this id (or folder, which must lie in this store), to read back.
+
+        ``.config``, ``.result``, ``.load_model()`` and ``.artefact(name)`` read its files; a run
+        id that is not in the index, or a folder outside this store, is a ``StoreError`` naming
+        the fix."""
+        rec = self.get(run)
+        p = Path(run)
+        if (p.is_dir() or os.sep in str(run)) and p.resolve() != rec.dir:
+            raise StoreError(f"{p} is not the folder of run {rec.id} in the store {self.root} "
+                             f"(that is {rec.dir}); pass --out with the store that holds it")
+        if not rec.dir.is_dir():
+            raise StoreError(f"run {rec.id} is in {self.root / 'index.db'} but its folder "
+                             f"{rec.dir} is gone; `algolens runs reindex --prune --out "
+                             f"{self.root}` drops the row")
+        r = Run(self, rec.study, rec.id, rec.dir)
+        r.status, r.record = rec.status, rec
+        return r
 
     def _set(self, run_id: str, **fields: Any) -> None:
         cols = ", ".join(f"{k}=?" for k in fields)
@@ -241,6 +271,8 @@ class RunStore:
         """The record of a run given by id or by its directory."""
         p = Path(run)
         rid = p.name if (p.is_dir() or os.sep in str(run)) else str(run)
+        if not rid:
+            raise StoreError(f"no run given; see `algolens runs list --out {self.root}`")
         for r in self.list():
             if r.id == rid:
                 return r
@@ -286,7 +318,15 @@ class RunStore:
                 continue
             if r.status in ("interrupted", "running"):
                 problems.append(Problem(r.id, r.study, r.status, r.reason or "still running"))
-            for name, want in _manifest(r.dir).items():
+            manifest = _manifest(r.dir)
+            if r.status == "done":
+                extra = sorted(set(_files(r.dir)) - set(manifest))
+                if extra:
+                    problems.append(Problem(r.id, r.study, "unrecorded",
+                                            f"{len(extra)} file(s) without a checksum: "
+                                            f"{', '.join(extra[:4])}{' …' if len(extra) > 4 else ''}"
+                                            " (written outside the run store; not checkable)"))
+            for name, want in manifest.items():
                 got = sha256_file(r.dir / name) if (r.dir / name).is_file() else None
                 if got is None:
                     problems.append(Problem(r.id, r.study, "missing", f"{name} is missing"))
@@ -338,38 +378,163 @@ class RunStore:
 
 
 class Run:
-    """One run being written. Use as a context manager, or call :meth:`finish` yourself."""
+    """One run of the store: written through it (use as a context manager, or call
+    :meth:`finish`), and read back through it (``RunStore.open``)."""
 
     def __init__(self, store: RunStore, study: str, run_id: str, run_dir: Path) -> None:
         self.store, self.study, self.id, self.dir = store, study, run_id, Path(run_dir)
         self.status = "running"
+        self.record: RunRecord | None = None
         self._lock_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"Run({self.study}/{self.id}, {self.status})"
 
+    # ---------------------------------------------------------------- reading
+    @property
+    def study_def(self) -> Any:
+        """The registered study (``algolens.studies.registry.Study``) this run belongs to."""
+        from .studies.registry import get     # the registry is found lazily: no import cycle
+        return get(self.study)
+
+    @property
+    def raw_config(self) -> dict[str, Any]:
+        """config.json as written (the run header keys ``study``, ``key``, ``seed`` included)."""
+        return dict(read_json(self.artefact(CONFIG)))
+
+    @property
+    def config(self) -> Any:
+        """The study's config dataclass (a dict for studies without one)."""
+        return self.study_def.read_config(self.raw_config)
+
+    @property
+    def seed(self) -> int | None:
+        return self.raw_config.get("seed")
+
+    @property
+    def key(self) -> str:
+        return str(self.raw_config.get("key", ""))
+
+    @property
+    def result(self) -> Any:
+        """The typed result of the run's analysis (None before ``analyze``); older studies:
+        metrics.json as a dict."""
+        study = self.study_def
+        if (self.dir / RESULT).is_file() and study.result is not None:
+            from .typed import from_json
+            try:
+                return from_json(study.result, read_json(self.artefact(RESULT)),
+                                 f"{self.id}/{RESULT}")
+            except ValueError as e:
+                raise StoreError(f"{self.dir / RESULT} was made by another version of algolens "
+                                 f"({e}); re-run `algolens {study.name.replace('_', '-')} "
+                                 f"analyze {self.id}`") from e
+        if (self.dir / METRICS).is_file() and study.result is None:
+            return read_json(self.artefact(METRICS))
+        return None
+
+    def load_model(self) -> Any:
+        """The run's network (its weights' SHA-256 checked first)."""
+        return self.study_def.load_model(self)
+
+    def artefact(self, name: str) -> Path:
+        """The path of a file the run keeps, after checking it against its recorded SHA-256.
+
+        A missing or changed file is a ``StoreError`` naming the run, the file and the fix."""
+        path = self.dir / name
+        if not path.is_file():
+            raise StoreError(f"run {self.id} has no file {name!r} ({path}); re-run it or pick "
+                             "another run (`algolens runs show` lists its files)")
+        want = _manifest(self.dir).get(name)
+        if want is not None and sha256_file(path) != want:
+            raise StoreError(f"run {self.id}: {name} changed or was damaged after the run wrote "
+                             f"it (SHA-256 differs from the manifest); delete {self.dir} and "
+                             "train it again")
+        return path
+
+    @property
+    def links(self) -> dict[str, str]:
+        """{role: run id} of the runs this one was made from (``link``)."""
+        return dict(read_json(self.artefact(LINKS))) if (self.dir / LINKS).is_file() else {}
+
+    @property
+    def parent(self) -> Run | None:
+        """The run linked as ``parent`` (opened from this store), if any."""
+        rid = self.links.get("parent")
+        return self.store.open(rid) if rid else None
+
+    def linked(self, role: str) -> Run:
+        """The run linked under ``role``, opened from this store."""
+        rid = self.links.get(role)
+        if rid is None:
+            raise StoreError(f"run {self.id} has no {role!r} link")
+        return self.store.open(rid)
+
     # ---------------------------------------------------------------- files
+    def link(self, role: str, run_id: str) -> None:
+        """Record that this run was made from run ``run_id`` (by id: copies and moves keep it)."""
+        links = self.links
+        links[role] = run_id
+        self.write_json(LINKS, links)
+
     def save_weights(self, tensors: dict[str, Any], name: str = WEIGHTS,
                      metadata: dict[str, str] | None = None) -> str:
         """Write tensors as safetensors (atomic); record and return the file's SHA-256."""
         from safetensors.torch import save
         data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
                     metadata=metadata)
-        atomic_write_bytes(self.dir / name, data)
-        digest = hashlib.sha256(data).hexdigest()
-        record_checksum(self.dir, name, digest)
+        digest = self._write(name, data)
         if name == WEIGHTS:
             self.store._set(self.id, sha256=digest)
         return digest
 
+    def load_weights(self, name: str = WEIGHTS) -> dict[str, Any]:
+        """Tensors of a weights file (checksum checked; safetensors, never pickle)."""
+        from safetensors.torch import load
+        return load(self.artefact(name).read_bytes())
+
+    def save_result(self, result: Any) -> Path:
+        """Write the typed result (``result.json``, one converter for every result class)."""
+        from .typed import to_json
+        return self.write_json(RESULT, to_json(result))
+
+    def save_figure(self, name: str, fig: Any, dpi: int = 110) -> Path:
+        """A matplotlib figure as a PNG artefact."""
+        import io as _io
+        buf = _io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        self._write(name, buf.getvalue())
+        return self.dir / name
+
     def write_json(self, name: str, obj: Any) -> Path:
-        return atomic_write_json(self.dir / name, jsonable(obj))
+        self._write(name, (json.dumps(jsonable(obj), indent=2, sort_keys=True) + "\n").encode())
+        return self.dir / name
 
     def write_text(self, name: str, text: str) -> Path:
-        return atomic_write_text(self.dir / name, text)
+        self._write(name, text.encode())
+        return self.dir / name
 
     def write_bytes(self, name: str, data: bytes) -> Path:
-        return atomic_write_bytes(self.dir / name, data)
+        self._write(name, data)
+        return self.dir / name
+
+    def _write(self, name: str, data: bytes) -> str:
+        """Atomic write of an artefact and its SHA-256 in the manifest."""
+        if not name or name.startswith("/") or ".." in Path(name).parts or "\x00" in name:
+            raise StoreError(f"bad artefact name {name!r}: a file name inside the run folder")
+        atomic_write_bytes(self.dir / name, data)
+        digest = hashlib.sha256(data).hexdigest()
+        record_checksum(self.dir, name, digest)
+        return digest
+
+    def seal(self) -> list[str]:
+        """Record the SHA-256 of every file in the folder that the manifest does not list yet
+        (files a study wrote by path); returns their names."""
+        known = _manifest(self.dir)
+        new = [n for n in _files(self.dir) if n not in known]
+        for n in new:
+            record_checksum(self.dir, n, sha256_file(self.dir / n))
+        return new
 
     # ---------------------------------------------------------------- status
     def finish(self, metrics: Any = None, *, status: str = "done", reason: str = "",
@@ -382,7 +547,9 @@ class Run:
             raise ValueError(f"status must be one of {STATUSES[1:]}, got {status!r}")
         m = jsonable(metrics) if metrics is not None else None
         if m is not None:
-            atomic_write_json(self.dir / METRICS, m)
+            self.write_json(METRICS, m)
+        if status == "done":
+            self.seal()
         key = key_metrics if key_metrics is not None else _scalars(m)
         self.store._set(self.id, status=status, reason=reason, finished=time.time(),
                         metrics=json.dumps(jsonable(key)))
@@ -444,6 +611,21 @@ def tracking(runs: list[Run]) -> Iterator[list[Run]]:
         raise
 
 
+def open_run(run_dir: str | Path) -> Run:
+    """Open a run by its folder, whose store is the folder two levels up (``<store>/<study>/
+    <run-id>``) -- checked, not guessed: the folder's config.json must name that study and the
+    store's index must list the run."""
+    run_dir = Path(run_dir)
+    cfg = run_dir / CONFIG
+    if not cfg.is_file():
+        raise StoreError(f"{run_dir} is not a run folder (no {CONFIG}); see `algolens runs list`")
+    study = read_json(cfg).get("study") if isinstance(read_json(cfg), dict) else None
+    if study != run_dir.parent.name:
+        raise StoreError(f"{run_dir} is not laid out as <store>/<study>/<run-id> (its config names "
+                         f"study {study!r}); open it with RunStore(<store>).open(<run id>)")
+    return RunStore(run_dir.parent.parent).open(run_dir.name)
+
+
 def open_run_dir(run_dir: str | Path) -> tuple[RunStore, str, str]:
     """(store, study, run id) of a folder laid out as ``<root>/<study>/<run-id>``."""
     run_dir = Path(run_dir)
@@ -452,9 +634,27 @@ def open_run_dir(run_dir: str | Path) -> tuple[RunStore, str, str]:
 
 # -------------------------------------------------------------------- checksums
 def record_checksum(run_dir: Path, name: str, digest: str) -> None:
-    m = _manifest(run_dir)
-    m[name] = digest
-    atomic_write_json(Path(run_dir) / MANIFEST, m)
+    """Set ``name``'s SHA-256 in the run's manifest (under a lock: two writers lose nothing)."""
+    import fcntl
+    fd = os.open(Path(run_dir) / ".manifest.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        m = _manifest(run_dir)
+        m[name] = digest
+        atomic_write_json(Path(run_dir) / MANIFEST, m)
+    finally:
+        os.close(fd)
+
+
+def _files(run_dir: Path) -> list[str]:
+    """Names of the files a run folder keeps (subfolders with a slash), manifest excluded."""
+    run_dir = Path(run_dir)
+    out = []
+    for p in sorted(run_dir.rglob("*")):
+        rel = p.relative_to(run_dir).as_posix()
+        if p.is_file() and rel not in _UNRECORDED and not p.name.startswith("."):
+            out.append(rel)
+    return out
 
 
 def _manifest(run_dir: Path) -> dict[str, str]:

@@ -8,17 +8,21 @@
 
 from .registry import benchmark_names, get, kind_of, load_task_file, names, register, unregister
 from .seq2seq import Seq2SeqTask, Split
+from .table import TableTask, modular_addition, modular_addition_target
 from .spec import SequenceTask, TaskError
 
 __all__ = [
            "Seq2SeqTask",
            "SequenceTask",
+           "TableTask",
            "Split",
            "TaskError",
            "benchmark_names",
            "get",
            "kind_of",
            "load_task_file",
+           "modular_addition",
+           "modular_addition_target",
            "names",
            "register",
            "unregister",

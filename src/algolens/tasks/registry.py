@@ -1,9 +1,11 @@
 """The task registry: the 62 benchmark tasks, the recursion tasks, plus any the user registers.
 
-Two kinds share it: sequence tasks (``SequenceTask``, one output per input step: MIPS) and
-sequence-to-sequence tasks (``Seq2SeqTask``, outputs of another length: successor, traversals).
-``names()`` lists the sequence tasks (what ``algolens tasks`` and ``mips --all`` iterate);
-``names(kind="seq2seq")`` the others; ``get`` finds either.
+Three kinds share it: sequence tasks (``SequenceTask``, one output per input step: MIPS),
+sequence-to-sequence tasks (``Seq2SeqTask``, outputs of another length: successor, traversals)
+and table tasks (``TableTask``, a dataset with named inputs and targets: modular addition, the
+nuclear mass table). ``names()`` lists the sequence tasks (what ``algolens tasks`` and ``mips
+--all`` iterate); ``names(kind="seq2seq")`` / ``names(kind="table")`` the others; ``get`` finds
+any.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from .library import BENCHMARK_TASKS
 from .recursion import RECURSION_TASKS
 from .seq2seq import Seq2SeqTask
 from .spec import SequenceTask, TaskError
+from .table import TABLE_TASKS, TableTask
 
-AnyTask = SequenceTask | Seq2SeqTask
-KINDS = ("sequence", "seq2seq")
-_BENCHMARK = frozenset(t.name for t in BENCHMARK_TASKS + RECURSION_TASKS)
-_REGISTRY: dict[str, AnyTask] = {t.name: t for t in BENCHMARK_TASKS + RECURSION_TASKS}
+AnyTask = SequenceTask | Seq2SeqTask | TableTask
+KINDS = ("sequence", "seq2seq", "table")
+_SHIPPED = BENCHMARK_TASKS + RECURSION_TASKS + TABLE_TASKS
+_BENCHMARK = frozenset(t.name for t in _SHIPPED)
+_REGISTRY: dict[str, AnyTask] = {t.name: t for t in _SHIPPED}
 _SOURCE: dict[str, str] = {}        # user task name -> task file it came from
 _LOADING: list[dict] = []           # stack of {"path": str, "names": [...]} while loading files
 
 
 def kind_of(task: AnyTask) -> str:
+    if isinstance(task, TableTask):
+        return "table"
     return "seq2seq" if isinstance(task, Seq2SeqTask) else "sequence"
 
 
@@ -47,14 +53,15 @@ def get(name: str | AnyTask, kind: str | None = None) -> AnyTask:
     of the other kind is a clear error."""
     task = _lookup(name)
     if kind is not None and kind_of(task) != kind:
-        where = "algolens recursion" if kind_of(task) == "seq2seq" else "algolens mips / train"
+        where = {"seq2seq": "algolens recursion", "table": "a study that trains on tables"
+                 }.get(kind_of(task), "algolens mips / train")
         raise TaskError(f"task {task.name!r} is a {kind_of(task)} task, but a {kind} task is "
                         f"needed here; use it with `{where}`")
     return task
 
 
 def _lookup(name: str | AnyTask) -> AnyTask:
-    if isinstance(name, (SequenceTask, Seq2SeqTask)):
+    if isinstance(name, (SequenceTask, Seq2SeqTask, TableTask)):
         return name
     if name in _REGISTRY:
         return _REGISTRY[name]
@@ -73,8 +80,8 @@ def register(task: AnyTask, replace: bool = False) -> AnyTask:
     Re-loading the same task file replaces the tasks it registered before, so a file can be
     loaded twice in one process (tests, notebooks) without a duplicate-name error.
     """
-    if not isinstance(task, (SequenceTask, Seq2SeqTask)):
-        raise TaskError(f"register() takes a SequenceTask or Seq2SeqTask, got "
+    if not isinstance(task, (SequenceTask, Seq2SeqTask, TableTask)):
+        raise TaskError(f"register() takes a SequenceTask, Seq2SeqTask or TableTask, got "
                         f"{type(task).__name__}; build one with SequenceTask(name=..., "
                         "alphabet=..., length=..., reference=...)")
     loading = _LOADING[-1] if _LOADING else None

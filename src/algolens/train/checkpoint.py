@@ -17,7 +17,7 @@ from safetensors.torch import save as st_save
 
 from ..io import atomic_write_bytes, atomic_write_json, read_json
 from ..models.rnn import MIPSRNN, RNNConfig
-from ..store import record_checksum
+from ..store import record_checksum, sha256_file
 
 FORMAT = "algolens-rnn/1"
 WEIGHTS = "weights.safetensors"
@@ -43,6 +43,7 @@ def save_checkpoint(net: MIPSRNN, run_dir: str | Path, meta: dict[str, Any] | No
     body = {**keep, "format": FORMAT, "model": net.cfg.to_dict(),
             "shapes": {k: list(v.shape) for k, v in tensors.items()}, **(meta or {})}
     atomic_write_json(run_dir / CONFIG, body)
+    record_checksum(run_dir, CONFIG, sha256_file(run_dir / CONFIG))
     return run_dir
 
 
