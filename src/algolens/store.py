@@ -64,6 +64,9 @@ CONFIG = "config.json"
 METRICS = "metrics.json"
 RESULT = "result.json"
 LINKS = "links.json"
+ROW = "run.json"              # the run's own copy of its index row: `reindex` rebuilds from it
+_ROW_FIELDS = ("study", "key", "seed", "status", "reason", "created", "finished", "fingerprint",
+               "sha256", "metrics")
 _UNRECORDED = frozenset({MANIFEST, ".lock", ".manifest.lock"})   # never in the manifest
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS run_index (
@@ -344,6 +347,9 @@ class RunStore:
         """Rebuild index rows from the run folders (after a copy, a move or a corrupt index).
 
         Existing rows are kept; folders without a row get one (status from their files)."""
+        if not self.root.is_dir():
+            raise StoreError(f"{self.root} does not exist; pass --out with the folder that holds "
+                             "the run folders (<store>/<study>/<run-id>)")
         known = {r.id for r in self.list()} if (self.root / "index.db").is_file() else set()
         added = 0
         for cfg_path in sorted(self.root.glob(f"*/*/{CONFIG}")):
@@ -354,6 +360,9 @@ class RunStore:
                 cfg = read_json(cfg_path)
             except ValueError:
                 cfg = {}
+            if self._restore_row(d):
+                added += 1
+                continue
             done = (d / METRICS).is_file()
             with self._db() as con:
                 con.execute("INSERT OR REPLACE INTO run_index (id, study, key, seed, status, "
@@ -365,6 +374,22 @@ class RunStore:
                              _manifest(d).get(WEIGHTS, "")))
             added += 1
         return added
+
+    def _restore_row(self, d: Path) -> bool:
+        """Put back the index row a run folder keeps in run.json (False when it has none)."""
+        try:
+            row = read_json(d / ROW) if (d / ROW).is_file() else None
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or row.get("study") != d.parent.name:
+            return False
+        vals = [row.get(k) for k in _ROW_FIELDS]
+        vals[-1] = json.dumps(row.get("metrics") or {})
+        with self._db() as con:
+            con.execute(f"INSERT OR REPLACE INTO run_index (id, path, {', '.join(_ROW_FIELDS)}) "
+                        f"VALUES (?, ?, {', '.join('?' * len(_ROW_FIELDS))})",
+                        (d.name, f"{d.parent.name}/{d.name}", *vals))
+        return True
 
     def prune(self) -> list[str]:
         """Drop the index rows whose run folder no longer exists; return their run ids.
@@ -554,6 +579,7 @@ class Run:
         self.store._set(self.id, status=status, reason=reason, finished=time.time(),
                         metrics=json.dumps(jsonable(key)))
         self.status = status
+        self._keep_row()
 
     def __enter__(self) -> Run:
         return self
@@ -573,8 +599,15 @@ class Run:
         try:
             self.store._set(self.id, status=status, reason=reason, finished=time.time())
             self.status = status
-        except StoreError:
+            self._keep_row()
+        except (StoreError, OSError):
             pass   # the original error matters more than a failed index update
+
+    def _keep_row(self) -> None:
+        """Copy the index row into the run (run.json), so `runs reindex` rebuilds it exactly."""
+        rec = next((r for r in self.store.list() if r.id == self.id), None)
+        if rec is not None:
+            self.write_json(ROW, {k: getattr(rec, k) for k in _ROW_FIELDS})
 
     # ---------------------------------------------------------------- locking
     def lock(self) -> Run:

@@ -201,3 +201,46 @@ def test_sweep_runs_a_grid_and_skips_finished_points(toy, tmp_path) -> None:
     r = runner.invoke(main, ["sweep", "toy_study", "--seeds", "3-x", "--out", out])
     assert r.exit_code == 2 and "--seeds" in r.output
     main.commands.pop("toy-study", None)
+
+
+def test_reindex_rebuilds_the_same_rows(toy, tmp_path) -> None:
+    import shutil
+    store = RunStore(tmp_path / "runs")
+    pairs = registry.run_points(toy, [(toy.make_config(), 0), (toy.make_config("big"), 1)], store)
+    before = {r.id: r.to_dict() for r in store.list()}
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "runs", copy)
+    (copy / "index.db").unlink()
+    assert RunStore(copy).reindex() == 2
+    after = {r.id: r.to_dict() for r in RunStore(copy).list()}
+    drop = lambda d: {k: v for k, v in d.items() if k not in ("dir", "host", "pid")}
+    assert {k: drop(v) for k, v in after.items()} == {k: drop(v) for k, v in before.items()}
+    assert RunStore(copy).open(pairs[1][0].id).result == pairs[1][1]
+    with pytest.raises(StoreError, match="does not exist"):
+        RunStore(tmp_path / "nowhere").reindex()
+
+
+def test_the_report_marks_a_damaged_run(toy, tmp_path) -> None:
+    import re
+    from algolens.report.build import build_report
+    store = RunStore(tmp_path / "runs")
+    (run, _), (bad, _) = registry.run_points(toy, [(toy.make_config(), 0),
+                                                   (toy.make_config(), 1)], store)
+    (bad.dir / "notes.txt").write_text("tampered")
+    text = re.sub(r"<[^>]+>", "", build_report(tmp_path / "runs").report.to_html())
+    assert "notes.txt changed" in text and "damaged" in text
+
+
+def test_the_demo_iterates_registered_studies(toy, tmp_path, monkeypatch) -> None:
+    from algolens.studies import demo
+    res = demo.run(out=tmp_path / "runs", only=("toy_study",),
+                   overrides={"toy_study": {"width": 4}}, log=lambda *_: None)
+    [part] = res.parts
+    assert part.study == "toy_study" and part.runs[0].config.width == 4
+    assert part.lines and part.lines[0].startswith("toy_study: ")
+    html = res.report_path.read_text()
+    assert res.report_path == tmp_path / "runs" / "demo.html"
+    assert "a study that exists only in a test" in html
+    assert RunStore(tmp_path / "runs").open(part.runs[0].id).result == part.results[0]
+    with pytest.raises(ValueError, match="no demo for"):
+        demo.run(out=tmp_path / "runs", only=("demo",))

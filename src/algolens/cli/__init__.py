@@ -28,6 +28,10 @@ class _FriendlyGroup(click.Group):
         except (TaskError, ValueError, FileNotFoundError, NotImplementedError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+        except BrokenPipeError:               # `algolens runs show ID | head -1`: not an error
+            import os
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except OSError as e:                  # disk full, read-only, permissions, ...
             where = f" {e.filename}" if e.filename else ""
             click.echo(f"error: cannot write or read{where} ({e.strerror or e}); free space or "

@@ -47,6 +47,9 @@ def _store(out: str) -> RunStore:
 @json_option
 def runs_list(out: str, study: str | None, status: str | None, as_json: bool) -> None:
     """List runs, newest first."""
+    if study is not None:
+        from ..studies import registry
+        study = registry.get(study).name          # an unknown study lists the known ones
     rows = _store(out).list(study=study, status=status)
     if as_json:
         echo_json([r.to_dict() for r in rows])
@@ -73,8 +76,11 @@ def runs_list(out: str, study: str | None, status: str | None, as_json: bool) ->
 @json_option
 def runs_show(run: str, out: str, as_json: bool) -> None:
     """Show one run (by id or folder): index row, config, key metrics, files."""
-    store = RunStore(Path(run).parent.parent) if Path(run).is_dir() else _store(out)
+    store = _store(out)
     rec = store.get(run)
+    if not rec.dir.is_dir():
+        rec.status, rec.reason = "missing", (f"its folder {rec.dir} is gone; `algolens runs "
+                                             f"reindex --prune --out {out}` drops the row")
     cfg = _maybe_json(rec.dir / "config.json")
     files = sorted(p.name for p in rec.dir.iterdir()) if rec.dir.is_dir() else []
     if as_json:
@@ -116,10 +122,22 @@ def runs_verify(out: str, as_json: bool) -> None:
 @_OUT
 @click.option("--prune", is_flag=True,
               help="Also drop index rows whose run folder is gone (folders are never deleted).")
-def runs_reindex(out: str, prune: bool) -> None:
-    """Add index rows for run folders that have none (after a copy, a move or a lost index)."""
+@json_option
+def runs_reindex(out: str, prune: bool, as_json: bool) -> None:
+    """Add index rows for run folders that have none (after a copy, a move or a lost index).
+
+    Each finished run keeps its own row (run.json), so a rebuilt index has the same rows.
+
+    
+    Example:
+      cp -r runs copy && rm copy/index.db && algolens runs reindex --out copy
+    """
     store = RunStore(out)
     n = store.reindex()
+    if as_json:
+        gone = store.prune() if prune else []
+        echo_json({"added": n, "pruned": gone, "index": str(Path(out) / "index.db")})
+        return
     click.echo(f"{n} run folder(s) added to {Path(out) / 'index.db'}")
     if prune:
         gone = store.prune()

@@ -56,13 +56,13 @@ def path_kind(path: str | Path) -> str:
 
 
 def build_report(path: str | Path, recompute: bool | None = None, max_runs: int = 40,
-                 title: str | None = None, preface: Callable[[Report], None] | None = None
-                 ) -> Built:
+                 title: str | None = None, preface: Callable[[Report], None] | None = None,
+                 run_ids: frozenset[str] | None = None) -> Built:
     """The report for ``path`` (see the module docstring). ``recompute`` lets sections load
     weights to draw evidence that was not saved; by default for a single run and for folders of
     at most ``AUTO_RECOMPUTE`` runs (seconds each, so a 62-task page stays quick). For a runs
     folder, ``title`` and ``preface(report)`` (content put before the index) let a caller such
-    as the demo frame the page."""
+    as the demo frame the page, and ``run_ids`` keeps only those runs of the store."""
     if max_runs < 0:
         raise ValueError(f"max_runs must be >= 0, got {max_runs}")
     kind, p = path_kind(path), Path(path)
@@ -70,7 +70,7 @@ def build_report(path: str | Path, recompute: bool | None = None, max_runs: int 
         return _run_page(p, True if recompute is None else recompute)
     if kind == "benchmark":
         return _benchmark_page(p, recompute)
-    return _runs_page(p, recompute, max_runs, title, preface)
+    return _runs_page(p, recompute, max_runs, title, preface, run_ids)
 
 
 def _run_page(p: Path, recompute: bool) -> Built:
@@ -160,8 +160,11 @@ def _records(p: Path) -> tuple[Path, list[RunRecord | RunView]]:
 
 
 def _runs_page(p: Path, recompute: bool | None, max_runs: int, title: str | None = None,
-               preface: Callable[[Report], None] | None = None) -> Built:
+               preface: Callable[[Report], None] | None = None,
+               run_ids: frozenset[str] | None = None) -> Built:
     root, recs = _records(p)
+    if run_ids is not None:
+        recs = [r for r in recs if (r.id in run_ids)]
     recompute = len(recs) <= AUTO_RECOMPUTE if recompute is None else recompute
     views = [r if isinstance(r, RunView) else read_run(r.dir, r) for r in recs]
     shown = views[:max_runs]
@@ -170,7 +173,8 @@ def _runs_page(p: Path, recompute: bool | None, max_runs: int, title: str | None
         preface(rep)
     counts: dict[str, int] = {}
     for v in views:
-        counts[v.status] = counts.get(v.status, 0) + 1
+        st = "damaged" if v.damaged else v.status
+        counts[st] = counts.get(st, 0) + 1
     rep.add_metrics({"runs": len(views), **counts,
                      "studies": len({v.study for v in views})})
     if not views:
@@ -199,14 +203,15 @@ def _runs_page(p: Path, recompute: bool | None, max_runs: int, title: str | None
 def _index_row(v: RunView, on_page: frozenset[str], recs: list) -> dict:
     created = next((r.created for r in recs if isinstance(r, RunRecord) and r.id == v.id), None)
     return {"run": Link(v.id, "#" + anchor_id(v.id)) if v.id in on_page else v.id,
-            "study": v.study, "key": v.key, "seed": v.seed, "status": v.status,
+            "study": v.study, "key": v.key, "seed": v.seed,
+            "status": "damaged" if v.damaged else v.status,
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "",
             "reason": v.reason[:80]}
 
 
 def _study_row(v: RunView, on_page: frozenset[str]) -> dict:
     row = {"run": Link(v.id, "#" + anchor_id(v.id)) if v.id in on_page else v.id,
-           "key": v.key, "seed": v.seed, "status": v.status}
+           "key": v.key, "seed": v.seed, "status": "damaged" if v.damaged else v.status}
     for k, val in v.key_metrics.items():
         if isinstance(val, (int, float, str, bool)) or val is None:
             row[k] = val

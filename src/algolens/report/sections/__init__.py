@@ -31,10 +31,28 @@ def section(study: str) -> Callable[[Renderer], Renderer]:
 
 
 def renderer_for(study: str) -> Renderer:
-    """The study's renderer, or the generic one."""
+    """The study's renderer: its own ``Study.report_section`` (a study on the contract), a
+    renderer registered here, or the generic one."""
     _load_plugins()
     from .generic import render
-    return _SECTIONS.get(study, render)
+    if study in _SECTIONS:
+        return _SECTIONS[study]
+    from ...studies import registry
+    found = registry.studies().get(study)
+    if found is not None and found.contract:
+        return _contract_renderer(found)
+    return render
+
+
+def _contract_renderer(study) -> Renderer:
+    """Render a contract study's run from its typed result (``Study.report_section``)."""
+    def render_typed(rep: Report, view: RunView, ctx: Context) -> None:
+        from ...store import open_run
+        from .generic import render
+        run = open_run(view.dir)
+        if not study.report_section(rep, run, run.result):
+            render(rep, view, ctx)
+    return render_typed
 
 
 def registered() -> list[str]:
@@ -56,9 +74,14 @@ def _load_plugins() -> None:
 def render_run(rep: Report, run: RunView, ctx: Context) -> None:
     """Heading, status line and the study's section for one run."""
     rep.add_heading(f"{run.study} · {run.key or run.id}", level=ctx.level, anchor=run.id)
-    line = f"Run `{run.id}` · status **{run.status}**" + (f" · seed {run.seed}"
-                                                       if run.seed is not None else "")
+    status = "damaged" if run.damaged else run.status
+    line = f"Run `{run.id}` · status **{status}**" + (f" · seed {run.seed}"
+                                                   if run.seed is not None else "")
     rep.add_text(line + (f"\n{run.reason}" if run.reason else ""))
+    if run.damaged:
+        rep.add_note("This run's files changed after it wrote them (" + "; ".join(run.damaged)
+                     + "): its evidence is not shown. Delete the run folder and train it again.")
+        return
     try:
         renderer_for(run.study)(rep, run, ctx)
     except Exception as e:   # noqa: BLE001 - one odd run must not sink a 100-run page

@@ -39,6 +39,7 @@ class RunView:
     metrics: Any = None                       # metrics.json (any JSON) or None
     key_metrics: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)   # unreadable files, said on the page
+    damaged: list[str] = field(default_factory=list)    # files whose SHA-256 is not the recorded
 
     def json(self, name: str) -> Any:
         """A JSON artefact of the run, or None when absent or unreadable (noted in problems)."""
@@ -66,7 +67,20 @@ def read_run(run_dir: str | Path, record: RunRecord | None = None) -> RunView:
     return RunView(d, d.name, str(study), str((rec.key if rec else None) or cfg.get("key")
                                              or cfg.get("task") or ""),
                    rec.seed if rec else cfg.get("seed"), status, rec.reason if rec else "",
-                   cfg, metrics, dict(rec.metrics) if rec else {}, problems)
+                   cfg, metrics, dict(rec.metrics) if rec else {}, problems, _damaged(d))
+
+
+def _damaged(d: Path) -> list[str]:
+    """Files of the run whose SHA-256 differs from its manifest (or that are missing)."""
+    from ...store import _manifest, sha256_file
+    out = []
+    for name, want in _manifest(d).items():
+        p = d / name
+        if not p.is_file():
+            out.append(f"{name} is missing")
+        elif sha256_file(p) != want:
+            out.append(f"{name} changed")
+    return out
 
 
 def _lookup(d: Path) -> RunRecord | None:
