@@ -458,6 +458,14 @@ class Run:
             return read_json(self.artefact(METRICS))
         return None
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json as written by ``finish`` (empty before that)."""
+        if not (self.dir / METRICS).is_file():
+            return {}
+        m = read_json(self.artefact(METRICS))
+        return m if isinstance(m, dict) else {"value": m}
+
     def load_model(self) -> Any:
         """The run's network (its weights' SHA-256 checked first)."""
         return self.study_def.load_model(self)

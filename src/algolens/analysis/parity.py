@@ -12,7 +12,8 @@ Hidden progress (Barak et al. 2022) shows up instead in
   (k/n at an uninformed init, near 1 once the network ignores the other bits).
 
 ``SupportExtractor`` reads S from the per-input weight norms of the first layer and states a
-confidence (the gap to the next input); ``verify`` checks that the network computes the parity of those bits.
+confidence (the gap to the next input); ``verify`` checks that the network computes the parity
+of those bits.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ProgressMeasures:
     fourier_on_support: float         # unit-output coefficient on S
     max_fourier_off_support: float    # largest |coefficient| over random other k-subsets
     support_weight_share: float       # share of |W_in|² on the rows of S (k/n uninformed)
+    support_output_share: float       # the same share with each unit weighted by |W_out|
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ProgressPoint:
     fourier_on_support: float
     max_fourier_off_support: float
     support_weight_share: float
+    support_output_share: float
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,14 @@ def _first_layer(model: torch.nn.Module, n: int) -> np.ndarray:
     return W.detach().double().cpu().numpy()
 
 
-def support_weight_share(model: torch.nn.Module, support: tuple[int, ...], n: int) -> float:
-    """Σ_{i∈S} |W_in[i]|² / Σ_i |W_in[i]|²: k/n for an uninformed init, -> 1 as S takes over."""
-    energy = (_first_layer(model, n) ** 2).sum(axis=1)                     # [n]
+def support_weight_share(model: torch.nn.Module, support: tuple[int, ...], n: int,
+                         weighting: str = "none") -> float:
+    """Σ_{i∈S} s_i² / Σ_i s_i² for the per-input scores s of ``SupportExtractor(weighting=...)``
+    (``"none"``: |W_in[i]|; ``"output"``: |W_in[i] ⊙ W_out|, units the logit ignores do not
+    count): k/n for an uninformed init, -> 1 as S takes over. The output-weighted share rises
+    through the plateau (n = 40, seed 0: 0.072 -> 0.257 while accuracy is still 0.505), the plain
+    one barely (0.077 -> 0.090)."""
+    energy = SupportExtractor(weighting=weighting)._scores(model, n) ** 2  # [n]
     return float(energy[list(support)].sum() / energy.sum())
 
 
@@ -196,7 +204,8 @@ def progress_measures(model: torch.nn.Module, support: tuple[int, ...], n: int,
     others = random_subsets(n, len(support), n_other, support, rng)
     off = [abs(float(np.mean(f * character(x, t)))) for t in others]
     return ProgressMeasures(float(np.mean(f * character(x, support))), max(off, default=0.0),
-                            support_weight_share(model, support, n))
+                            support_weight_share(model, support, n),
+                            support_weight_share(model, support, n, weighting="output"))
 
 
 # ---------------------------------------------------------------- verification
@@ -208,7 +217,7 @@ def verify(model: torch.nn.Module, support: tuple[int, ...], n: int, m: int,
     if not exhaustive and m < 1:
         raise ValueError(f"m = {m} samples cannot verify n = {n} bits; pass m >= 1 (e.g. 10_000)")
     x = all_inputs(n) if exhaustive else rng.integers(0, 2, size=(m, n), dtype=np.uint8)
+    support = tuple(int(i) for i in support)
     pred = logits(model, x) > 0                                             # [m] label 1?
     parity = character(x, support) < 0                                      # [m] label 1?
-    support = tuple(int(i) for i in support)
     return ParityVerification(support, float(np.mean(pred == parity)), len(x), exhaustive)

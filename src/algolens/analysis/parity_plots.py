@@ -5,7 +5,8 @@ headless with ``fig.savefig``. Three panels share the step axis:
 
 1. test accuracy (left axis) and mean train loss (right axis): the plateau near 50%, the jump;
 2. the Fourier coefficient of the unit-norm output on S vs the largest one on other k-subsets;
-3. the share of first-layer weight energy on S, with the uninformed level k/n.
+3. the share of first-layer weight energy on S (plain, and weighted by each unit's output
+   weight), with the uninformed level k/n.
 
 A dotted vertical line marks the first evaluation at >= 99% test accuracy, when there is one.
 """
@@ -65,8 +66,10 @@ def _fourier_panel(ax, history: Sequence[ProgressPoint], steps: list[int]) -> No
 def _share_panel(ax, history: Sequence[ProgressPoint], steps: list[int],
                  uninformed: float) -> None:
     ax.plot(steps, [p.support_weight_share for p in history], color="tab:purple",
-            label="share on S")
+            label="|W_in|² share on S")
+    ax.plot(steps, [p.support_output_share for p in history], color="tab:orange",
+            label="share weighted by |W_out|")
     ax.axhline(uninformed, color="tab:purple", linestyle="--", linewidth=0.8, alpha=0.6,
                label="k/n (uninformed)")
-    ax.set_ylabel("|W_in|² share on S")
+    ax.set_ylabel("weight share on S")
     ax.legend(loc="upper left", fontsize=8)

@@ -50,7 +50,6 @@ def sweep(study_name: str, preset: str | None, grids: tuple[str, ...], seeds: st
       algolens sweep sparse_parity --grid n=20,30 --jobs 2 --export plateau.md
       algolens sweep sparse_parity --executor dask://127.0.0.1:8786 --seeds 0-9
     """
-    from ..executor import TaskSource, run_items
     from ..store import RunStore
 
     study = registry.get(study_name)
@@ -64,32 +63,46 @@ def sweep(study_name: str, preset: str | None, grids: tuple[str, ...], seeds: st
         raise ValueError(f"--export {export}: give a .md or .json file name")
     check_out(out)
     store = RunStore(out)
-    done = {r.id for r in store.list(study=study.name, status="done") if r.dir.is_dir()}
-    todo_points = [(cfg, seed) for rid, cfg, seed in points if rid not in done]
-    todo = [(study.run_id(*g[0]) + (f"+{len(g) - 1}" if len(g) > 1 else ""),
-             (study.name, [(to_json(c), s) for c, s in g], str(store.root), threads))
-            for g in registry.groups(study, todo_points)]
     on_interrupt(f"finished points are kept in {out}; to run the rest: {command_line()}")
-    if not as_json:
-        click.echo(f"{study.name}: {len(points)} points, {len(points) - len(todo)} finished "
-                   f"already, {len(todo)} to run ({executor}, jobs {jobs})")
-    failed: dict[str, str] = {}
-    members = {item_id: [study.run_id(c, s) for c, s in payload[1]] for item_id, payload in todo}
-    for item_id, res in run_items(registry.sweep_point, todo, executor=executor, jobs=jobs,
-                                  task_sources=TaskSource.read_all(task_files),
-                                  failed=lambda i, reason: {"status": "failed", "reason": reason},
-                                  progress=not as_json, desc=study.name, unit="group"):
-        if isinstance(res, dict) and res.get("status") == "failed":
-            failed.update({rid: res["reason"] for rid in members[item_id]})
-    rows = table(study, store, points, failed)
+    rows, skipped, failed = run_sweep(study, points, store, threads=threads, executor=executor,
+                                      jobs=jobs, task_files=task_files, progress=not as_json,
+                                      log=None if as_json else click.echo)
     if export:
         write_export(export, study, rows)
     if as_json:
-        echo_json({"study": study.name, "points": rows, "skipped": len(points) - len(todo)})
+        echo_json({"study": study.name, "points": rows, "skipped": skipped})
         return
     click.echo(markdown(rows))
     if failed:
         raise click.ClickException(f"{len(failed)} point(s) failed; see the reasons above")
+
+
+def run_sweep(study: Study, points: list[tuple[str, Any, int]], store, *, threads: int = 1,
+              executor: str = "local", jobs: int = 1, task_files: tuple[str, ...] = (),
+              progress: bool = True, log=None) -> tuple[list[dict[str, Any]], int, dict[str, str]]:
+    """Run the (run id, config, seed) points that ``store`` has not finished through the one
+    executor, in groups of ``study.group_key`` up to ``study.group_size``: (one row per point
+    read back from the store, points skipped as finished, {run id: reason} of failed ones)."""
+    from ..executor import TaskSource, run_items
+    done = {r.id for r in store.list(study=study.name, status="done") if r.dir.is_dir()}
+    todo_points = [(cfg, seed) for rid, cfg, seed in points if rid not in done]
+    todo, members = [], {}
+    for g in registry.groups(study, todo_points):
+        item_id = study.run_id(*g[0]) + (f"+{len(g) - 1}" if len(g) > 1 else "")
+        members[item_id] = [study.run_id(c, s) for c, s in g]
+        todo.append((item_id, (study.name, [(to_json(c), s) for c, s in g], str(store.root),
+                               threads)))
+    if log is not None:
+        log(f"{study.name}: {len(points)} points, {len(points) - len(todo_points)} finished "
+            f"already, {len(todo_points)} to run in {len(todo)} group(s) ({executor}, jobs {jobs})")
+    failed: dict[str, str] = {}
+    for item_id, res in run_items(registry.sweep_point, todo, executor=executor, jobs=jobs,
+                                  task_sources=TaskSource.read_all(task_files),
+                                  failed=lambda i, reason: {"status": "failed", "reason": reason},
+                                  progress=progress, desc=study.name, unit="group"):
+        if isinstance(res, dict) and res.get("status") == "failed":
+            failed.update({rid: res["reason"] for rid in members[item_id]})
+    return table(study, store, points, failed), len(points) - len(todo_points), failed
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -12,7 +12,7 @@ a generator seeded by ``seed`` so a model is a function of (config, seed).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -37,12 +37,6 @@ class ParityMLPConfig:
         if self.act not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.act!r}; use one of {sorted(ACTIVATIONS)}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ParityMLPConfig:
-        return cls(**d)
 
 
 def _uniform(g: torch.Generator, fan_in: int, *shape: int) -> nn.Parameter:
