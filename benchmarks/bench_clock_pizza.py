@@ -88,7 +88,7 @@ def _rate(fn, rows: torch.Tensor, y: torch.Tensor, reps: int) -> float:
 
 def paths(reps: int = 10) -> None:
     """Forward+backward rate of the train loss through each path, per setting and split."""
-    from algolens.models.transformer import TransformerEnsemble
+    from algolens.models.ensemble import TransformerEnsemble
     settings = [("clock-pizza", TransformerConfig(p=59), (0.3, 0.5, 0.8)),
                 ("grokking", TransformerConfig(p=113, causal=True, eq_token=True), (0.3, 0.5, 0.8))]
     print(f"ROW_PATH_MAX_FRAC = {ROW_PATH_MAX_FRAC}; rates in forward+backward per second "

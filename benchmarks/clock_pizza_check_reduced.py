@@ -1,12 +1,13 @@
 """Check the reduced phase-diagram setting against full-size runs at the same α values.
 
-Reads full-size run directories (``algolens clock-pizza train`` at p = 59, d = 128, 20k steps)
-and the reduced sweep's JSON (``benchmarks/results/clock_pizza_phase_p31_d32.json``) and prints,
+Reads the full-size Clock/Pizza runs of a run store (``algolens clock-pizza train`` at p = 59,
+d = 128, 20k steps, read out with ``algolens clock-pizza analyze``) and the reduced sweep's JSON
+(``benchmarks/results/clock_pizza_phase_p31_d32.json``) and prints,
 per α, the full runs' metrics beside the reduced runs' at that α: how often each is Pizza by
 the q rule (q < 0.6) and by gradient symmetricity (s_g > 0.98), over all runs at 100% validation
 accuracy and over the circular ones. Nothing is trained here.
 
-    python benchmarks/clock_pizza_check_reduced.py runs/clock_pizza
+    python benchmarks/clock_pizza_check_reduced.py runs
 """
 
 from __future__ import annotations
@@ -21,17 +22,21 @@ from algolens.analysis.transformer import CIRCULAR, Q_PIZZA, SG_SYMMETRIC
 
 
 def full_runs(root: Path) -> list[dict]:
-    rows = []
-    for metrics in sorted(root.glob("*/metrics.json")):
-        d = json.loads(metrics.read_text())
-        s, a = d.get("summary", {}), d.get("analysis")
-        if not a or s.get("p") != 59 or s.get("d_model") != 128 or s.get("steps_done") != 20000:
+    """The store's full-size, read-out Clock/Pizza runs as rows (typed results, checksums
+    verified)."""
+    from algolens.store import RunStore
+    from algolens.studies import registry
+    cp, store, rows = registry.get("clock_pizza"), RunStore(root), []
+    for rec in store.list(study="clock_pizza", status="done"):
+        run = store.open(rec.id)
+        cfg, res = run.config, run.result
+        s = cp.record(run).summary
+        if res is None or res.s_g is None or (cfg.p, cfg.width, s.steps_done) != (59, 128, 20000):
             continue
-        rows.append({"alpha": round(s["attn_rate"], 3), "seed": s["seed"], "val_acc": s["val_acc"],
-                     "s_g": a["s_g"], "q": a["q"], "q_max_incorrect": a["q_max_incorrect"],
-                     "circularity": a["circularity"], "frequencies": a["frequencies"],
-                     "verdict": a["verdict"], "seconds": s["seconds"],
-                     "batch": s.get("n_members", 1)})
+        rows.append({"alpha": round(cfg.attn_rate, 3), "seed": run.seed, "val_acc": s.val_acc,
+                     "s_g": res.s_g, "q": res.q, "q_max_incorrect": res.q_max_incorrect,
+                     "circularity": res.circularity, "frequencies": res.frequencies,
+                     "verdict": res.raw_verdict, "seconds": s.seconds, "batch": s.n_members})
     return sorted(rows, key=lambda r: (r["alpha"], r["seed"]))
 
 
@@ -45,13 +50,14 @@ def _fracs(rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", type=Path, help="folder of full-size clock-pizza run directories")
+    ap.add_argument("runs", type=Path, help="the run store holding full-size clock-pizza runs")
     ap.add_argument("--reduced", type=Path,
                     default=Path(__file__).parent / "results" / "clock_pizza_phase_p31_d32.json")
     args = ap.parse_args()
     full = full_runs(args.runs)
     if not full:
-        raise SystemExit(f"no full-size (p=59, d=128, 20k-step) runs with metrics under {args.runs}")
+        raise SystemExit(f"no analysed full-size (p=59, d=128, 20k-step) clock_pizza runs in the "
+                         f"store {args.runs}")
     reduced = defaultdict(list)
     for r in json.loads(args.reduced.read_text())["runs"]:
         if r["val_acc"] == 1.0:

@@ -1,16 +1,16 @@
 """Rewrite src/algolens/studies/mips_costs.py from a finished benchmark run.
 
-    python benchmarks/mips_cost_hints.py RUN_OUT/mips/benchmark.json
+    python benchmarks/mips_cost_hints.py RUN_OUT      # the --out store of `algolens mips --all`
 
-The hints are each task's search + distillation seconds in that run. ``algolens mips --all``
-starts the costliest tasks first (longest-processing-time order), so the last task to finish
-does not leave the other workers idle; the order never changes a task's result, which is a
-function of the task and the seed alone.
+The hints are each task's search + distillation seconds in that run, read from the store's mips
+runs (the benchmark table is a view of the store). ``algolens mips --all`` starts the costliest
+tasks first (longest-processing-time order), so the last task to finish does not leave the other
+workers idle; the order never changes a task's result, which is a function of the task and the
+seed alone.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,12 +25,18 @@ COSTS: dict[str, float] = {
 
 
 def main(path: str) -> None:
+    from algolens.store import RunStore, StoreError
+    from algolens.studies.mips_benchmark import benchmark_records
+
+    if not (Path(path) / "index.db").is_file():
+        sys.exit(f"{path} holds no run store (no index.db); pass the --out folder of an "
+                 "`algolens mips --all` run")
     try:
-        recs = json.loads(Path(path).read_text())        # benchmark.json: a list of records
-    except (OSError, ValueError) as e:
-        sys.exit(f"cannot read {path}: {e}; pass the benchmark.json of an `algolens mips --all` run")
-    if not isinstance(recs, list) or not all(isinstance(r, dict) and "task" in r for r in recs):
-        sys.exit(f"{path} is not a benchmark.json (a list of task records from `algolens mips`)")
+        recs = benchmark_records(RunStore(path))
+    except (StoreError, ValueError) as e:
+        sys.exit(f"cannot read the benchmark of {path}: {e}")
+    if not recs:
+        sys.exit(f"{path} holds no finished mips runs; run `algolens mips --all --out {path}`")
     costs = {r["task"]: round(float(r.get("train_seconds") or 0)
                               + float(r.get("distill_seconds") or 0), 1) for r in recs}
     body = "".join(f"    {name!r}: {sec},\n" for name, sec in sorted(costs.items()))

@@ -527,9 +527,23 @@ class Run:
         return load(self.artefact(name).read_bytes())
 
     def save_result(self, result: Any) -> Path:
-        """Write the typed result (``result.json``, one converter for every result class)."""
+        """Write the typed result (``result.json``, one converter for every result class), and
+        put the study's summary row into the index row, so ``runs list`` shows the read-out."""
         from .typed import to_json
-        return self.write_json(RESULT, to_json(result))
+        path = self.write_json(RESULT, to_json(result))
+        row = self.study_def.summary_row(self, result)
+        self.set_key_metrics({k: v for k, v in row.items() if k not in ("run", "seed")})
+        return path
+
+    def set_key_metrics(self, metrics: dict[str, Any]) -> None:
+        """Merge ``metrics`` (numbers and short strings) into the index row's key metrics."""
+        rec = next((r for r in self.store.list() if r.id == self.id), None)
+        if rec is None:
+            return
+        merged = {**rec.metrics, **_scalars(jsonable(metrics))}
+        self.store._set(self.id, metrics=json.dumps(merged))
+        if rec.status != "running":
+            self._keep_row()
 
     def save_figure(self, name: str, fig: Any, dpi: int = 110) -> Path:
         """A matplotlib figure as a PNG artefact."""

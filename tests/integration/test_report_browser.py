@@ -49,9 +49,12 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     _cli("train", "Bitwise_Not", "--out", s, "--threads", "1")
     _cli("mips", "--all", "--tasks", "Bitwise_Not", "--out", s)    # reuses the network
     _cli("clock-pizza", "train", "--p", "7", "--width", "8", "--steps", "30", "--quiet",
-         "--threads", "1", "--out", f"{s}/clock_pizza")
+         "--threads", "1", "--out", s)
     _cli("grokking", "train", "--p", "7", "--width", "8", "--steps", "40",
-         "--checkpoint-every", "20", "--quiet", "--threads", "1", "--out", f"{s}/grokking")
+         "--checkpoint-every", "20", "--quiet", "--threads", "1", "--out", s)
+    for study in ("clock-pizza", "grokking"):          # untrained: read out only when forced
+        [run] = (store / study.replace("-", "_")).iterdir()
+        _cli(study, "analyze", run.name, "--out", s, "--force")
     out = tmp_path_factory.mktemp("html")
     made = {}
     for study in ("train", "mips", "clock_pizza", "grokking"):

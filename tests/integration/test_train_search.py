@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from algolens import tasks
-from algolens.train import load_run, search
+from algolens.store import RunStore
+from algolens.train import search
 from algolens.train.rnn import TaskData
 
 torch.set_num_threads(1)
@@ -19,8 +20,9 @@ def test_search_solves_and_checkpoint_agrees(tmp_path, name, max_hidden):
     assert r.solved and not r.budget_exhausted, r.tried
     assert r.config.hidden <= max_hidden
     # the saved network is the reported one and is right on fresh data of another seed
-    net, meta = load_run(r.run_dir)
+    run = RunStore(tmp_path).open(r.run_id)
+    net, meta = run.load_model(), run.result
     task = tasks.get(name)
     fresh = TaskData.generate(task, 2000, seed=12345)
     assert (torch.round(net(fresh.x)) == fresh.y).all()      # integer outputs after rounding
-    assert meta["accuracy"] == 1.0 and meta["n_test"] >= 10_000
+    assert meta.accuracy == 1.0 and meta.n_test >= 10_000

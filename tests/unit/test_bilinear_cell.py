@@ -18,7 +18,8 @@ from algolens.models.rnn import MIPSRNN, RNNConfig
 from algolens.studies import mips
 from algolens.tasks import SequenceTask
 from algolens.tasks.library import _cumulative as _scan   # s_t = step(s_{t-1}, x_t)
-from algolens.train import load_run, search
+from algolens.store import RunStore
+from algolens.train import search
 from algolens.train.search import Candidate
 
 search_mod = importlib.import_module("algolens.train.search")  # the name `search` is the function
@@ -85,7 +86,7 @@ def test_search_with_a_bilinear_row_solves_and_distils(tmp_path, monkeypatch):
     res = search(task, out=tmp_path, progress=False)
     assert res.solved and res.config.cell == "bilinear", res.tried
     assert res.tried[0]["key"] == "h=3/4;f=1;g=1;onehot;bilinear"
-    saved, _ = load_run(res.run_dir)                                # the checkpoint round trip
+    saved = RunStore(tmp_path).open(res.run_id).load_model()        # the checkpoint round trip
     assert saved.cfg == res.config
     xs = torch.as_tensor(task.sample(64, np.random.default_rng(2)), dtype=torch.float32)
     with torch.no_grad():

@@ -1,4 +1,5 @@
-"""The batched modular-addition trainer: learning, determinism, split, NaN handling, run dirs."""
+"""The batched modular-addition trainer: learning, determinism, split, NaN handling, and the
+weights and checkpoints it keeps in a run of the store (checksummed, refused when damaged)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from dataclasses import replace
 import pytest
 import torch
 
+from algolens.models.ensemble import TransformerEnsemble
 from algolens.models.transformer import TransformerConfig, make_inputs
+from algolens.store import RunStore, StoreError
 from algolens.train.modular import (
     TrainConfig,
     list_checkpoints,
-    load_run,
-    run_id,
-    save_run,
+    load_model,
     split_mask,
     train_ensemble,
 )
@@ -41,7 +42,7 @@ def test_batched_equals_alone() -> None:
     alone = train_ensemble(replace(CFG, attn_rate=0.5), [3], None,
                            replace(FAST, steps=30), progress=False)[0]
     batch = train_ensemble(CFG, [1, 3], [0.0, 0.5], replace(FAST, steps=30), progress=False)
-    assert batch[1].run_id == alone.run_id
+    assert batch[1].seed == alone.seed == 3 and batch[1].n_members == 2
     for k, v in alone.state.items():
         torch.testing.assert_close(batch[1].state[k], v, rtol=1e-4, atol=1e-5)
     assert batch[0].config.attn_rate == 0.0 and batch[1].config.attn_rate == 0.5
@@ -85,28 +86,60 @@ def test_nan_loss_stops_with_reason() -> None:
     assert rs[0].steps_done < 50
 
 
-def test_run_dir_roundtrip_and_checkpoints(tmp_path) -> None:
+def _run(tmp_path, name: str = "run"):
+    return RunStore(tmp_path / "runs").create("clock_pizza", "p7", {"p": 7}, seed=0,
+                                               run_id=name)
+
+
+def test_checkpoints_go_into_the_run_manifest(tmp_path) -> None:
+    """Every checkpoint is written through the run: in its manifest, loadable, identical."""
     tcfg = replace(FAST, steps=20, checkpoint_every=10)
-    d = tmp_path / "run"
-    [r] = train_ensemble(CFG, [0], None, tcfg, checkpoint_dirs=[d], progress=False)
-    save_run(d, r)
-    assert {p.name for p in d.iterdir()} >= {"config.json", "weights.safetensors",
-                                               "metrics.json", "checkpoints"}
-    assert [s for s, _ in list_checkpoints(d)] == [0, 10, 20]   # 0: the initialisation
+    run = _run(tmp_path)
+    [r] = train_ensemble(CFG, [0], None, tcfg, checkpoint_runs=[run], progress=False)
+    run.save_weights(r.state)
+    assert [s for s, _ in list_checkpoints(run)] == [0, 10, 20]   # 0: the initialisation
+    manifest = json.loads((run.dir / "manifest.json").read_text())
+    assert {n for _, n in list_checkpoints(run)} <= set(manifest)
     tokens, _ = make_inputs(CFG)
-    torch.testing.assert_close(load_run(d)(tokens), r.model()(tokens))
-    torch.testing.assert_close(load_run(d, "step_000020.safetensors")(tokens), r.model()(tokens))
-    metrics = json.loads((d / "metrics.json").read_text())
-    assert metrics["summary"]["run_id"] == run_id(CFG, tcfg, 0)
-    assert not list(d.glob("*.tmp"))
+    torch.testing.assert_close(load_model(CFG, run)(tokens), r.model()(tokens))
+    last = list_checkpoints(run)[-1][1]
+    assert last == "checkpoints/step_000020.safetensors"
+    torch.testing.assert_close(load_model(CFG, run, last)(tokens), r.model()(tokens))
+    assert not list(run.dir.rglob("*.tmp"))
 
 
-def test_load_run_errors(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError):
-        load_run(tmp_path)
-    (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match="not a transformer run"):
-        load_run(tmp_path)
+def test_a_damaged_checkpoint_is_refused_naming_run_and_file(tmp_path) -> None:
+    """Issue 18 §3: overwriting half a checkpoint is caught, by the loader and by verify."""
+    run = _run(tmp_path)
+    train_ensemble(CFG, [0], None, replace(FAST, steps=10, checkpoint_every=5),
+                   checkpoint_runs=[run], progress=False)
+    name = list_checkpoints(run)[1][1]
+    path = run.dir / name
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] + bytes(len(data) - len(data) // 2))
+    with pytest.raises(StoreError, match=f"run {run.id}: {name} changed or was damaged"):
+        load_model(CFG, run, name)
+    assert any(p.kind == "checksum" and name in p.detail for p in run.store.verify())
+
+
+def test_corrupt_or_mismatched_weights_are_a_clear_error(tmp_path) -> None:
+    [r] = train_ensemble(CFG, [0], None, replace(FAST, steps=5), progress=False)
+    run = _run(tmp_path)
+    run.save_weights(r.state)
+    w = run.dir / "weights.safetensors"
+    good = w.read_bytes()
+    w.write_bytes(good[:200])
+    with pytest.raises(StoreError, match="changed or was damaged"):     # the recorded SHA-256
+        load_model(CFG, run)
+    other = _run(tmp_path, "other")
+    other.write_bytes("weights.safetensors", good[:200])               # recorded, but truncated
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_model(CFG, other)
+    other.save_weights(r.state)
+    with pytest.raises(ValueError, match="different networks"):
+        load_model(replace(CFG, p=11), other)
+    with pytest.raises(StoreError, match="has no file 'checkpoints/step_000100"):
+        load_model(CFG, other, "checkpoints/step_000100.safetensors")
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(train_frac=1.0), dict(lr=0)], ids=str)
@@ -124,7 +157,6 @@ def test_two_layer_and_eq_token_train() -> None:
 @pytest.mark.parametrize("layers", [1, 2])
 def test_train_only_step_equals_full_step(layers) -> None:
     """Between eval steps only the train pairs are computed; loss and gradients are the same."""
-    from algolens.models.transformer import TransformerEnsemble
     from algolens.train.modular import _Stepper
     cfg = replace(CFG, n_layers=layers)
     ens = TransformerEnsemble(cfg, [0, 1], [0.0, 1.0]).double()
@@ -152,34 +184,3 @@ def test_eval_every_does_not_change_the_trajectory() -> None:
         torch.testing.assert_close(a.state[k], b.state[k], rtol=1e-4, atol=1e-5)
     assert b.history.step == [0, 25, 50, 59]
     assert b.history.val_loss[-1] == pytest.approx(a.history.val_loss[-1], rel=1e-4)
-
-
-def test_interrupted_run_dir_says_so(tmp_path) -> None:
-    """A run killed mid-training leaves checkpoints but no config: the error says what happened."""
-    d = tmp_path / "run"
-    tcfg = replace(FAST, steps=20, checkpoint_every=10)
-    train_ensemble(CFG, [0], None, tcfg, checkpoint_dirs=[d], progress=False)  # never saved
-    assert (d / "checkpoints").is_dir() and not (d / "config.json").exists()
-    with pytest.raises(FileNotFoundError, match="interrupted; re-run"):
-        load_run(d)
-    with pytest.raises(FileNotFoundError, match="check the path"):
-        load_run(tmp_path / "nowhere")
-
-
-def test_corrupt_or_mismatched_weights_are_a_clear_error(tmp_path) -> None:
-    [r] = train_ensemble(CFG, [0], None, replace(FAST, steps=5), progress=False)
-    d = save_run(tmp_path / "run", r)
-    w = d / "weights.safetensors"
-    good = w.read_bytes()
-    w.write_bytes(good[:200])
-    with pytest.raises(ValueError, match="checksum mismatch"):     # the recorded SHA-256
-        load_run(d)
-    (d / "manifest.json").unlink()                                  # a run from before checksums
-    with pytest.raises(ValueError, match="truncated or corrupt"):
-        load_run(d)
-    w.write_bytes(good)
-    conf = json.loads((d / "config.json").read_text())
-    conf["model"]["p"] = 11
-    (d / "config.json").write_text(json.dumps(conf))
-    with pytest.raises(ValueError, match="different networks"):
-        load_run(d)

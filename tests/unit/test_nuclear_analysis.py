@@ -8,14 +8,17 @@ import torch
 
 from algolens.analysis.representations import (
     EmbeddingPCA,
+    EmbeddingSummary,
     LatentTopography,
     PenultimatePCA,
     PhysicsMatch,
+    PhysicsMatchSummary,
     SymbolicPCs,
 )
 from algolens.analysis.representations.embedding import best_threshold_accuracy
 from algolens.analysis.representations.physics_match import physics_terms
 from algolens.models.embed_mlp import EmbedMLP, EmbedMLPConfig
+from algolens.typed import from_json, to_json
 
 
 def helix_table(period=12.0, n=150, seed=0):
@@ -46,6 +49,9 @@ def test_embedding_helix_parity_and_kinks(period):
     assert abs(e.helix_fraction_ - true_share) < 0.03, (e.helix_fraction_, true_share)
     assert e.parity_accuracy_ >= 0.95
     assert e.magic_kinks_[50] > 90 and e.magic_kinks_[82] > 90
+    s = e.summary()
+    assert isinstance(s, EmbeddingSummary) and s.magic_kink_percentiles["50"] > 90
+    assert from_json(EmbeddingSummary, to_json(s)) == s
 
 
 def test_embedding_without_structure_finds_none():
@@ -83,6 +89,9 @@ def test_physics_match_finds_semf_terms_above_null():
     for term in ("volume", "surface", "coulomb", "asymmetry", "pairing"):
         assert rows[term]["probe_r2"] > 0.99 and rows[term]["above_null"], term
     assert np.quantile(m.null_r2_, 0.95) < 0.99
+    s = m.summary()                                          # typed, through the one converter
+    assert isinstance(s, PhysicsMatchSummary) and s.terms[0].term == "volume"
+    assert from_json(PhysicsMatchSummary, to_json(s)) == s
 
 
 def test_symbolic_pc_recovers_a_parity_formula():

@@ -86,18 +86,24 @@ def test_a_failing_section_falls_back_with_a_note(odd_run) -> None:
 
 
 def test_builtin_sections_are_registered() -> None:
-    assert {"mips", "clock_pizza", "grokking", "train"} <= set(registered())
+    from algolens.report.sections import renderer_for
+    from algolens.report.sections.generic import render
+    assert {"mips", "train"} <= set(registered())
+    for study in ("clock_pizza", "grokking"):        # on the contract: Study.report_section
+        assert study not in registered() and renderer_for(study) is not render
 
 
 def test_clock_pizza_not_trained_withholds_the_verdict(tmp_path) -> None:
-    d = tmp_path / "runs" / "clock_pizza" / "a1-x"
-    d.mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"study": "clock_pizza", "key": "p7"}))
-    (d / "metrics.json").write_text(json.dumps({"summary": {"val_acc": 0.03, "attn_rate": 1.0},
-                                                "analysis": {"verdict": "Pizza", "s_g": 0.99}}))
-    html = build_report(d, recompute=False).report.to_html()
+    from algolens.store import RunStore
+    from algolens.studies import registry
+    cp = registry.get("clock_pizza")
+    cfg = cp.make_config(p=7, width=8, heads=2, steps=5)
+    [(run, res)] = registry.run_points(cp, [(cfg, 0)], RunStore(tmp_path / "runs"),
+                                       progress=False)
+    assert res.verdict == "not trained" and res.s_g is None
+    html = build_report(run.dir, recompute=False).report.to_html()
     assert "withheld (not trained)" in html and "Not trained" in html
-    assert ">Pizza<" not in html
+    assert ">Pizza<" not in html and ">Clock<" not in html
 
 
 @pytest.mark.parametrize("make,msg", [

@@ -20,7 +20,6 @@ from algolens.train.modular import TrainConfig
 from algolens.train.modular import train_ensemble as train_modular
 from algolens.train.rnn import TaskData, default_config
 from algolens.train.rnn import train_ensemble as train_rnn
-from algolens.train.sweep import grid, run_group
 
 
 def _tiny_modular() -> None:
@@ -37,9 +36,15 @@ def _tiny_rnn() -> None:
 
 
 def _tiny_sweep() -> None:
-    pts = grid([1.0], [0], [16], TransformerConfig(p=7, d_model=16, n_heads=2, d_mlp=32),
-               TrainConfig(steps=3, eval_every=2))
-    run_group(pts, None, threads=1)
+    import tempfile
+
+    from algolens.store import RunStore
+    from algolens.studies import registry
+    cp = registry.get("clock_pizza")
+    points = [(cp.make_config(p=7, width=16, heads=2, steps=3, eval_every=2, attn_rate=a), 0)
+              for a in (0.0, 1.0)]
+    with tempfile.TemporaryDirectory() as d:
+        registry.run_points(cp, points, RunStore(d), threads=1, progress=False)
 
 
 def _mips_with_a_given_network() -> None:

@@ -20,7 +20,7 @@ def test_every_current_study_is_found() -> None:
     assert {"mips", "train", "clock_pizza", "grokking", "demo"} <= set(found)
     assert all(isinstance(s, Study) and s.summary for s in found.values())
     for name in ("mips", "train", "clock_pizza", "grokking"):
-        assert callable(found[name].load_run), name
+        assert callable(found[name].load_run) or found[name].contract, name
     with pytest.raises(ValueError, match="unknown study 'nucular'; did you mean 'nuclear'. known studies: .*clock_pizza"):
         registry.get("nucular")
 
@@ -84,22 +84,23 @@ def test_one_load_run_for_every_study(tmp_path) -> None:
     from algolens.models.rnn import MIPSRNN
     from algolens.models.transformer import Transformer
     from algolens.studies import load_run
-    from algolens.train.modular import TrainConfig, save_run, train_ensemble
+    from algolens.store import RunStore
+    from algolens.studies import registry
     from algolens.train.search import search
 
     r = search("Sum_Last2", out=tmp_path, progress=False)
-    net, meta = load_run(r.run_dir)
-    assert isinstance(net, MIPSRNN) and meta["task"] == "Sum_Last2"
-    from algolens.models.transformer import TransformerConfig
-    [res] = train_ensemble(TransformerConfig(p=5, d_model=8, n_heads=2, d_mlp=16), [0], None,
-                           TrainConfig(steps=3), progress=False)
-    d = save_run(tmp_path / "clock_pizza" / res.run_id, res)
+    net = load_run(r.run_dir)                      # a contract study: Study.load_model
+    assert isinstance(net, MIPSRNN) and net.cfg.hidden == r.config.hidden
+    cp = registry.get("clock_pizza")
+    run = cp.train(cp.make_config(p=5, width=8, heads=2, steps=3), 0,
+                   RunStore(tmp_path / "store"), progress=False)
+    d = run.dir
     model = load_run(d)
     assert isinstance(model, Transformer)
-    torch.testing.assert_close(model.W_E, res.state["W_E"], rtol=0, atol=0)   # copied bits
+    torch.testing.assert_close(model.W_E, run.load_weights()["W_E"], rtol=0, atol=0)
     w = d / "weights.safetensors"
     w.write_bytes(w.read_bytes()[:-1] + bytes([w.read_bytes()[-1] ^ 1]))
-    with pytest.raises(ValueError, match="checksum mismatch"):
+    with pytest.raises(ValueError, match="weights.safetensors changed or was damaged"):
         load_run(d)
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "config.json").write_text('{"a": 1}')

@@ -1,4 +1,6 @@
-"""Sweeps: grouping into ensembles, resume, merge by run id, executors and their errors."""
+"""Clock/Pizza sweeps through the one shared sweep: runs in ``<out>/clock_pizza/<id>`` indexed in
+``<out>/index.db`` (no second index, no sweep.json), batched ensembles by ``group_size``,
+finished points skipped, and the phase table read back from the store."""
 
 from __future__ import annotations
 
@@ -7,120 +9,101 @@ from dataclasses import replace
 
 import pytest
 import torch
+from click.testing import CliRunner
 
-from algolens.models.transformer import TransformerConfig
-from algolens.train.modular import TrainConfig
-from algolens.train.sweep import grid, group_points, run_group, run_sweep
+from algolens.cli import main
+from algolens.store import RunStore
+from algolens.studies import registry
+from algolens.studies.clock_pizza import phase_table
 
 torch.set_num_threads(1)
 
-CFG = TransformerConfig(p=7, d_model=16, n_heads=2, d_mlp=32)
-TRAIN = TrainConfig(steps=10, lr=1e-2, eval_every=5)
+CP = registry.get("clock_pizza")
+TINY = CP.make_config(p=7, width=16, heads=2, steps=10, lr=1e-2, eval_every=5)
+GRID = ["--grid", "p=7", "--grid", "width=16", "--grid", "heads=2", "--grid", "steps=10",
+        "--grid", "lr=0.01", "--grid", "eval_every=5"]
 
 
-def _norm(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in ("seconds", "n_members")}
+def _invoke(args):
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return res
 
 
-def test_grid_and_grouping() -> None:
-    pts = grid([0.0, 0.5, 1.0], [0, 1], [16, 32], CFG, TRAIN)
-    assert len(pts) == 12 and len({p.run_id for p in pts}) == 12
-    groups = group_points(pts, batch=4)
-    assert sorted(len(g) for g in groups) == [2, 2, 4, 4]
-    for g in groups:   # a group shares everything but α and seed
-        assert len({p.model.d_model for p in g}) == 1
-    with pytest.raises(ValueError):
-        group_points(pts, 0)
+def test_shared_sweep_files_runs_in_the_one_store(tmp_path) -> None:
+    out = tmp_path / "runs"
+    args = ["sweep", "clock_pizza", *GRID, "--grid", "attn_rate=0,1", "--seeds", "0-1",
+            "--out", out, "--json"]
+    body = json.loads(_invoke(args).output)
+    assert body["skipped"] == 0 and len(body["points"]) == 4
+    assert sorted((r["attn_rate"], r["seed"]) for r in body["points"]) == \
+        [(0.0, 0), (0.0, 1), (1.0, 0), (1.0, 1)]
+    assert sorted(p.name for p in out.iterdir()) == ["clock_pizza", "index.db"]
+    assert not list(tmp_path.rglob("sweep.json")) and len(list(tmp_path.rglob("index.db"))) == 1
+    recs = RunStore(out).list(study="clock_pizza")
+    assert len(recs) == 4 and {r.status for r in recs} == {"done"}
+    assert all(r.dir.parent == out / "clock_pizza" for r in recs)
+    # the four points differ only in α and seed: one batched ensemble of four members
+    assert {CP.record(RunStore(out).open(r.id)).summary.n_members for r in recs} == {4}
+    again = json.loads(_invoke(args).output)
+    assert again["skipped"] == 4 and again["points"] == body["points"]
 
 
-def test_sweep_writes_runs_and_resumes(tmp_path) -> None:
-    pts = grid([0.0, 1.0], [0, 1], [16], CFG, TRAIN)
-    calls = []
-
-    def analyse(result, run_dir):
-        calls.append(result.run_id)
-        return {"extra": result.seed * 10}
-
-    rows = run_sweep(pts, tmp_path, batch=3, analyse=analyse, progress=False)
-    assert set(rows) == {p.run_id for p in pts}
-    assert all((tmp_path / rid / "weights.safetensors").is_file() for rid in rows)
-    assert json.loads((tmp_path / "sweep.json").read_text())["runs"].keys() == rows.keys()
-    assert rows[pts[1].run_id]["extra"] == 10
-    n = len(calls)
-    again = run_sweep(pts, tmp_path, batch=3, analyse=analyse, progress=False)
-    assert len(calls) == n                       # nothing re-trained
-    assert {k: _norm(v) for k, v in again.items()} == {k: _norm(v) for k, v in rows.items()}
+def test_batched_runs_equal_runs_alone(tmp_path) -> None:
+    """A point is a function of (config, seed): its ensemble mates do not change it."""
+    points = [(replace(TINY, attn_rate=a), 0) for a in (0.0, 1.0)]
+    together = registry.run_points(CP, points, RunStore(tmp_path / "a"), progress=False,
+                                   analyze=False)
+    alone = [registry.run_points(CP, [pt], RunStore(tmp_path / "b"), progress=False,
+                                 analyze=False)[0] for pt in points]
+    for (r1, _), (r2, _) in zip(together, alone):
+        assert r1.id == r2.id                              # deterministic ids: merge by id
+        s1, s2 = CP.record(r1).summary, CP.record(r2).summary
+        assert (s1.n_members, s2.n_members) == (2, 1)
+        assert abs(s1.train_loss - s2.train_loss) < 1e-5
 
 
-def test_result_independent_of_batching() -> None:
-    pts = grid([0.0, 1.0], [0, 1], [16], CFG, TRAIN)
-    together = {r["run_id"]: r for r in run_group(pts, None)}
-    alone = {r["run_id"]: r for p in pts for r in run_group([p], None)}
-    for rid in alone:
-        assert abs(alone[rid]["train_loss"] - together[rid]["train_loss"]) < 1e-5
+def test_clock_pizza_sweep_verb_skips_and_tabulates(tmp_path) -> None:
+    out = tmp_path / "runs"
+    args = ["clock-pizza", "sweep", "--alphas", "0,1", "--seeds", "0", "--p", "7", "--width",
+            "16", "--heads", "2", "--steps", "10", "--lr", "0.01", "--batch", "2", "--quiet",
+            "--out", out, "--export", tmp_path / "phase.md"]
+    first = _invoke([*args, "--json"])
+    body = json.loads(first.output)
+    assert len(body["points"]) == 2 and body["skipped"] == 0 and len(body["phase_table"]) == 10
+    assert sum(t["n_runs"] for t in body["phase_table"]) == 2
+    for row in body["points"]:                # half-way checkpoints: the `settled` check ran
+        run = RunStore(out).open(row["run"])
+        assert run.result.verdict_halfway is not None or not CP.trained(run.result)
+        assert {"checkpoints/step_000005.safetensors"} <= set(
+            json.loads((run.dir / "manifest.json").read_text()))
+    text = (tmp_path / "phase.md").read_text()
+    assert "frac s_g>0.98" in text and "| run |" in text
+    again = _invoke(args)
+    assert "2 finished already, 0 to run" in again.output and "frac q<0.6" in again.output
+    assert len(RunStore(out).list(study="clock_pizza")) == 2
 
 
-def test_analysis_errors_are_recorded_not_raised() -> None:
-    def broken(result, run_dir):
-        raise RuntimeError("boom")
-
-    [row] = run_group(grid([0.0], [0], [16], CFG, TRAIN), None, broken)
-    assert "boom" in row["analysis_error"] and row["status"] == "ok"
-
-
-def test_bad_executor_and_jobs(tmp_path) -> None:
-    pts = grid([0.0], [0], [16], CFG, TRAIN)
-    with pytest.raises(ValueError, match="unknown executor"):
-        run_sweep(pts, tmp_path, executor="slurm", progress=False)
-    with pytest.raises(ValueError, match="jobs"):
-        run_sweep(pts, tmp_path, jobs=0, progress=False)
+def test_phase_table_counts_trained_circular_runs() -> None:
+    rows = [{"attn_rate": 0.0, "val_acc": 1.0, "s_g": 0.99, "q": 0.2, "circularity": 0.999,
+             "settled": True},
+            {"attn_rate": 0.0, "val_acc": 1.0, "s_g": 0.99, "q": 0.2, "circularity": 0.5},
+            {"attn_rate": 0.7000000001, "val_acc": 1.0, "s_g": 0.5, "q": 0.9,
+             "circularity": 0.999, "settled": False},
+            {"attn_rate": 1.0, "val_acc": 0.5, "s_g": None, "q": None, "circularity": None}]
+    t = {r["alpha"]: r for r in phase_table(rows)}
+    assert (t["0.0-0.1"]["n_runs"], t["0.0-0.1"]["n_counted"], t["0.0-0.1"]["frac_q"]) == (2, 1, 1.0)
+    assert (t["0.7-0.8"]["frac_sg"], t["0.7-0.8"]["n_unsettled"]) == (0.0, 1)
+    assert t["0.9-1.0"]["n_runs"] == 1 and t["0.9-1.0"]["n_counted"] == 0
 
 
-def test_dask_missing_gives_install_hint(tmp_path, monkeypatch) -> None:
-    import builtins
-    real = builtins.__import__
-
-    def no_dask(name, *a, **k):
-        if name.startswith("dask"):
-            raise ImportError("no dask")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_dask)
-    pts = grid([0.0], [0], [16], CFG, TRAIN)
-    with pytest.raises(ValueError, match=r"pip install algolens\[dist\]"):
-        run_sweep(pts, tmp_path, executor="dask://localhost:8786", progress=False)
-
-
-def test_process_pool_matches_in_process(tmp_path) -> None:
-    pts = grid([0.0, 1.0], [0], [16], CFG, replace(TRAIN, steps=5))
-    local = run_sweep(pts, None, jobs=1, batch=1, progress=False)
-    pooled = run_sweep(pts, tmp_path, jobs=2, batch=1, progress=False)
-    for rid in local:
-        assert abs(local[rid]["train_loss"] - pooled[rid]["train_loss"]) < 1e-6
-
-
-def test_partial_sweeps_merge_into_sweep_json(tmp_path) -> None:
-    """A sweep over a subset adds to sweep.json; it never drops the runs of earlier sweeps."""
-    first = run_sweep(grid([0.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
-    second = run_sweep(grid([1.0], [0], [16], CFG, TRAIN), tmp_path, progress=False)
-    stored = json.loads((tmp_path / "sweep.json").read_text())["runs"]
-    assert stored.keys() == first.keys() | second.keys() and len(stored) == 2
-
-
-def test_crashed_group_is_a_failed_row(tmp_path) -> None:
-    bad = replace(grid([0.0], [0], [16], CFG, TRAIN)[0], seed=-1)    # torch rejects the seed
-    ok = grid([1.0], [0], [16], CFG, TRAIN)[0]
-    rows = run_sweep([bad, ok], tmp_path, batch=1, progress=False)
-    assert rows[ok.run_id]["status"] == "ok"
-    assert rows[bad.run_id]["status"] == "failed" and rows[bad.run_id]["reason"]
-
-
-def test_phase_table_covers_every_run_in_the_folder(tmp_path) -> None:
-    """Re-running the sweep on a subset must not rebuild phase_table.json from the subset."""
-    from algolens.studies.clock_pizza import phase_diagram
-    kw = dict(model=CFG, train=TRAIN, out_root=tmp_path, progress=False)
-    phase_diagram([0.0], [0], **kw)
-    rows, table = phase_diagram([1.0], [0], **kw)
-    assert len(rows) == 1 and sum(t["n_runs"] for t in table) == 2
-    stored = json.loads((tmp_path / "phase_table.json").read_text())
-    assert sum(t["n_runs"] for t in stored) == 2
+def test_bad_sweep_input_is_refused_before_work(tmp_path) -> None:
+    for args, says in ((["--alphas", "zero"], "cannot read"), (["--seeds", "3-1"], "must go up"),
+                       (["--export", tmp_path / "t.csv"], ".md or .json")):
+        res = CliRunner().invoke(main, ["clock-pizza", "sweep", *map(str, args), "--out",
+                                        str(tmp_path / "runs")])
+        assert res.exit_code == 2 and says in res.output, res.output
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(ValueError, match="share every setting but attn_rate"):
+        CP.train_group([(TINY, 0, None), (replace(TINY, width=32), 0, None)],
+                       RunStore(tmp_path / "x"))

@@ -17,14 +17,13 @@ from algolens.train import (
     TrainingDiverged,
     default_config,
     find_run,
-    load_run,
     search,
     train_ensemble,
 )
 from algolens.train.linear import features, linear_order
 from algolens.train.mixed import apply_masks, mask_grads, member_sizes, shrink, state_masks
 from algolens.store import RunStore
-from algolens.train.runs import read_progress, start_run, write_progress
+from algolens.train.runs import finish_run, read_progress, start_run, write_progress
 from algolens.train.search import Candidate, plan
 
 search_mod = importlib.import_module("algolens.train.search")  # the name `search` is the function
@@ -82,25 +81,41 @@ def test_non_finite_data_is_rejected():
 def test_search_linear_task_saves_a_loadable_run(tmp_path):
     r = search("Sum_Last2", budget_seconds=30, out=tmp_path, progress=False)
     assert r.solved and r.accuracy == 1.0 and r.config.hidden == 2 and r.config.is_linear
-    net, meta = load_run(r.run_dir)
+    store = RunStore(tmp_path)
+    run = store.open(r.run_id)
+    net = run.load_model()                                    # through the store, checked
     x = torch.randint(0, 100, (32, 10))
     torch.testing.assert_close(net(x), r.network(x), rtol=1e-6, atol=1e-6)
-    assert meta["accuracy"] == 1.0
-    assert find_run("Sum_Last2", tmp_path) == r.run_dir.resolve()
-    [rec] = RunStore(tmp_path).list(study="train")
+    assert run.result.accuracy == 1.0 and run.result.tried == r.tried
+    assert run.config.task == "Sum_Last2" and run.config.budget_seconds == 30.0
+    assert find_run(store, "Sum_Last2").id == r.run_id
+    [rec] = store.list(study="train")
     assert (rec.status, rec.metrics["hidden"], rec.key) == ("done", 2, "Sum_Last2")
+    # every file the run keeps is in its manifest: a flipped byte anywhere is flagged
+    manifest = json.loads((run.dir / "manifest.json").read_text())
+    assert {"config.json", "progress.json", "weights.safetensors", "model.json",
+            "result.json"} <= set(manifest)
+    assert [p for p in store.verify() if p.kind != "unrecorded"] == []
+    w = run.dir / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:-1] + bytes([w.read_bytes()[-1] ^ 1]))
+    assert any(p.kind == "checksum" for p in store.verify())
+    with pytest.raises(ValueError, match="changed or was damaged"):
+        store.open(r.run_id).load_model()
 
 
 def test_resume_skips_architectures_already_tried(tmp_path):
-    run_dir = start_run(tmp_path, "Bitwise_Not")            # an "interrupted" search
+    store = RunStore(tmp_path)
+    run = start_run(store, "Bitwise_Not", seed=0)          # an "interrupted" search
     done = {"key": "h=1;f=1;g=1;numeric", "config": "h=1; f=1; g=1", "steps": 7,
             "seconds": 1.0, "val_acc": 0.5, "test_acc": None, "status": "unsolved"}
-    write_progress(run_dir, [done])
+    write_progress(run, [done])
+    finish_run(run, "interrupted")
+    assert "progress.json" in json.loads((run.dir / "manifest.json").read_text())
     r = search("Bitwise_Not", budget_seconds=30, out=tmp_path, resume=True, progress=False)
-    assert r.run_dir == run_dir
+    assert r.run_id == run.id
     assert r.tried[0] == done and r.tried[1]["key"] == "h=2;f=1;g=1;numeric"
     assert r.solved and r.config.hidden == 2
-    assert read_progress(run_dir) == r.tried
+    assert read_progress(store.open(run.id)) == r.tried
 
 
 def test_cli_train_json(tmp_path):
@@ -207,8 +222,7 @@ def test_search_whose_cap_bites_says_budget_exhausted(tmp_path, monkeypatch):
     r = search("Parity_Last3", budget_seconds=3, out=tmp_path, progress=False)
     assert r.budget_exhausted and r.summary()["budget_exhausted"]
     assert r.tried[0]["status"] == "budget exhausted" and r.tried[0]["steps"] < 3000
-    metrics = json.loads((r.run_dir / "metrics.json").read_text())
-    assert metrics["budget_exhausted"] is True
+    assert RunStore(tmp_path).open(r.run_id).result.budget_exhausted is True
     [rec] = RunStore(tmp_path).list(study="train")
     assert rec.status == "failed" and rec.reason.startswith("budget exhausted")
 
@@ -267,3 +281,26 @@ def test_members_are_the_same_networks_alone():
     sub = model.members([1, 4])
     assert torch.random.get_rng_state().numpy().tobytes() == state.numpy().tobytes()  # RNG kept
     assert torch.allclose(sub(x), model(x)[[1, 4]], atol=1e-6)
+
+
+def test_train_and_mips_are_studies_linked_by_run_id(tmp_path):
+    """The search is a contract study (typed config and result, deterministic point ids); a
+    mips run reuses its network and links to it by id, and loads it through the store."""
+    from algolens.studies import mips, registry
+    store = RunStore(tmp_path)
+    study = registry.get("train")
+    cfg = mips.TrainConfig("Sum_Last2", budget_seconds=30)
+    run, res = registry.run_point(study, cfg, 0, store, run_id=study.run_id(cfg, 0))
+    assert study.trained(res) and res.hidden_size == 2 and run.id.startswith("Sum_Last2-s0-")
+    assert run.id == study.run_id(mips.TrainConfig("Sum_Last2", 30.0), 0)      # 30 == 30.0
+    opened = store.open(run.id)
+    assert opened.config == cfg and opened.result == res
+    got = mips.run("Sum_Last2", out=tmp_path)                         # reuses the network
+    assert got.solved and got.network_run == run.id
+    assert len(store.list(study="train")) == 1
+    mrun = store.open(got.run_id)
+    assert mrun.links == {"network": run.id} and mrun.linked("network").id == run.id
+    x = torch.randint(0, 100, (8, 10))
+    torch.testing.assert_close(mrun.load_model()(x), opened.load_model()(x), rtol=0, atol=0)
+    assert mrun.result.program == (mrun.dir / "program.py").read_text()
+    assert registry.get("mips").analyze(mrun) == mrun.result

@@ -20,26 +20,30 @@ def _with_threads(n: int, fn):
 
 
 def test_recursion_train_run_is_reproducible_under_two_threads(tmp_path) -> None:
-    from algolens.studies.recursion import train_run
+    from algolens.store import RunStore
+    from algolens.studies.recursion import STUDY, training
+    from algolens.studies.registry import run_point
+    cfg = STUDY.make_config(task="Successor", steps=30, n_eval=50)
     hist = []
     for i in range(2):
-        d, after = _with_threads(2, lambda i=i: train_run(
-            "Successor", seed=0, out=tmp_path / str(i), steps=30, n_eval=50, progress=False))
+        run, after = _with_threads(2, lambda i=i: run_point(
+            STUDY, cfg, 0, RunStore(tmp_path / str(i)), progress=False, analyze=False)[0])
         assert after == 2                                    # the caller's setting is restored
-        hist.append([h["loss"] for h in read_json(d / "metrics.json")["history"]])
+        hist.append([h.loss for h in training(run).history])
     assert hist[0] == hist[1]              # same code path, one thread: the same numbers
 
 
 def test_nuclear_train_run_is_reproducible_under_two_threads(tmp_path) -> None:
-    from algolens.studies.nuclear import train_run
-    from algolens.train.nuclear import NuclearTrainConfig
-    cfg = NuclearTrainConfig(d_embed=4, d_model=16, n_blocks=1, steps=20, n_members=1)
+    from algolens.store import RunStore
+    from algolens.studies.registry import run_point
+    from algolens.studies.nuclear import STUDY
+    cfg = STUDY.make_config(d_embed=4, d_model=16, n_blocks=1, steps=20, n_members=1)
     rms = []
     for i in range(2):
-        d, after = _with_threads(2, lambda i=i: train_run(cfg, split_seed=0, out=tmp_path / str(i),
-                                                          progress=False))
+        run, after = _with_threads(2, lambda i=i: run_point(
+            STUDY, cfg, 0, RunStore(tmp_path / str(i)), progress=False, analyze=False)[0])
         assert after == 2
-        rms.append(read_json(d / "metrics.json")["test_rms_keV"])
+        rms.append(read_json(run.dir / "metrics.json")["test_rms_keV"])
     assert rms[0] == rms[1]
 
 

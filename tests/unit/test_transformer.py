@@ -12,10 +12,10 @@ import math
 import pytest
 import torch
 
+from algolens.models.ensemble import TransformerEnsemble
 from algolens.models.transformer import (
     Transformer,
     TransformerConfig,
-    TransformerEnsemble,
     init_params,
     make_inputs,
 )
@@ -185,3 +185,22 @@ def test_bad_tokens_and_alphas_raise() -> None:
         TransformerEnsemble(cfg, seeds=[0], alphas=[2.0])
     cfg2 = TransformerConfig.from_dict(cfg.to_dict())
     assert cfg2 == cfg
+
+
+def test_labels_are_the_table_tasks_and_transformer_imports_no_ensemble() -> None:
+    """(a + b) mod p comes from the table task (one definition); models.transformer does not
+    import models.ensemble (which imports it), so the two modules form no cycle."""
+    import ast
+    import inspect
+
+    from algolens.models import transformer
+    from algolens.tasks.table import modular_addition
+    cfg = _cfg(p=5, eq_token=True)
+    tokens, labels = make_inputs(cfg)
+    cols = modular_addition(5).columns()
+    assert tokens[:, 0].tolist() == cols["a"].tolist() and tokens[:, 1].tolist() == cols["b"].tolist()
+    assert labels.tolist() == cols["c"].tolist()
+    imported = {n.module for n in ast.walk(ast.parse(inspect.getsource(transformer)))
+                if isinstance(n, ast.ImportFrom)}
+    assert "ensemble" not in imported and "models.ensemble" not in str(imported)
+

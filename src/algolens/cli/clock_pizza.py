@@ -1,31 +1,112 @@
-"""``algolens clock-pizza train|analyze|sweep`` and ``algolens grokking train|analyze``."""
+"""``algolens clock-pizza train|analyze|sweep`` and ``algolens grokking train|analyze``.
+
+Both studies are on the study contract; these are their own verbs (training several α × seeds
+as one batched ensemble and reading them out at once; the phase table of a sweep). The model
+and schedule options are generated from the study's config dataclass (``--preset`` fills what
+is not given), ``--seed``, ``--threads``, ``--json`` and ``--out`` (the run store's root) behave
+as in every study's generated commands, and runs go through ``registry.run_points``.
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import inspect
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .common import (
-    check_out,
-    command_line,
-    echo_json,
-    executor_options,
-    json_option,
-    on_interrupt,
-)
+from ..studies import registry
+from ..typed import to_json
+from .common import check_out, command_line, echo_json, executor_options, json_option, on_interrupt
 
 MAX_GRID = 1000          # most values one 'start:stop:step' may expand to (a typo guard)
+OUT_HELP = "The run store (its root folder, holding index.db)."
+
+
+def _study(name: str):
+    return registry.get(name)
+
+
+# ------------------------------------------------------------------------------ options
+def _setting_options(name: str, skip: tuple[str, ...] = ()):
+    """``--preset`` and one option per config field (defaults: the preset's values)."""
+    from .study_cmds import _field_option
+    study = _study(name)
+
+    def deco(fn):
+        for f in reversed(dataclasses.fields(study.config)):
+            if f.name not in skip:
+                fn = _field_option(study, f)(fn)
+        return click.option("--preset", default=None, type=click.Choice(list(study.presets)),
+                            help=f"Named settings (default: {study.default_preset}); explicit "
+                                 "options override single values.")(fn)
+    return deco
+
+
+def _run_options(fn):
+    fn = click.option("--quiet", is_flag=True, help="No progress bar.")(fn)
+    fn = json_option(fn)
+    fn = click.option("--out", default="runs", show_default=True,
+                      type=click.Path(file_okay=False), help=OUT_HELP)(fn)
+    return click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+                        help="Torch threads while training (the caller's count is restored). "
+                             "One is fastest for these small models on a busy machine.")(fn)
+
+
+def _config(study, preset: str | None, fields: dict[str, Any]):
+    """The preset's config with the options the user gave (checked before any work)."""
+    from .study_cmds import _parse
+    return study.make_config(preset, **{k: _parse(study, k, v) for k, v in fields.items()
+                                        if v is not None})
+
+
+def _store(out: str):
+    from ..store import RunStore
+    check_out(out)
+    return RunStore(out)
+
+
+def _open(study, out: str, run: str):
+    """RUN (an id, or a run folder inside the store ``out``) as a finished run of ``study``."""
+    from ..store import RunStore
+    if not (Path(out) / "index.db").is_file():
+        raise ValueError(f"no run store in {out!r}; pass --out with the folder you trained "
+                         "into (see `algolens runs list --out FOLDER`)")
+    opened = RunStore(out).open(run)
+    cli = study.name.replace("_", "-")
+    if opened.study != study.name:
+        raise ValueError(f"run {opened.id} is a {opened.study} run, not {study.name}; see "
+                         f"`algolens runs show {opened.id} --out {out}`")
+    if opened.status != "done":
+        raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); train "
+                         f"it again: `algolens {cli} train`")
+    return opened
+
+
+def _as_json(study, run, result) -> dict[str, Any]:
+    return {"run": run.id, "study": study.name, "seed": run.seed, "dir": str(run.dir),
+            "status": run.status, "config": to_json(run.config),
+            **({"trained": study.trained(result), **to_json(result)} if result is not None
+               else {})}
+
+
+def _saved_or_exit(res) -> None:
+    """After printing: a result that could not be saved exits non-zero, saying so."""
+    if getattr(res, "save_error", ""):
+        click.echo(f"error: results above not saved: {res.save_error}; free space or fix the "
+                   "permissions of the run folder, or copy it somewhere writable", err=True)
+        raise SystemExit(2)
 
 
 def _floats(spec: str) -> list[float]:
     """``"0,0.5,1"`` or ``"0:1:0.1"`` (start:stop:step, stop included) -> list of floats."""
     try:
-        if ":" in spec:
-            lo, hi, step = (float(x) for x in spec.split(":"))
-        else:
+        if ":" not in spec:
             return [float(x) for x in spec.split(",") if x.strip()]
+        lo, hi, step = (float(x) for x in spec.split(":"))
     except ValueError as e:
         raise ValueError(f"cannot read {spec!r} as numbers; use '0,0.5,1' or '0:1:0.1'") from e
     if not step > 0 or not hi >= lo:
@@ -53,109 +134,11 @@ def _ints(spec: str) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _preset_option(study: str):
-    """``--preset NAME``: fills every option the user did not give (explicit flags win)."""
-    from ..studies import presets
-
-    def apply(ctx: click.Context, param: click.Parameter, value: str | None):
-        if value is not None:
-            try:
-                pre = presets.get(value, study)
-            except ValueError as e:
-                raise click.BadParameter(str(e)) from None
-            ctx.default_map = {**(ctx.default_map or {}), **pre.options()}
-        return value
-
-    return click.option("--preset", default=None, is_eager=True, callback=apply,
-                        metavar="NAME", help=f"Named setting ({', '.join(presets.names(study))}); "
-                        f"default {presets.DEFAULT[study]}. Explicit options override it.")
-
-
-def _model_options(study: str):
-    """The options shared by the training commands; defaults come from the study's default
-    preset (``algolens.studies.presets``), ``--preset`` swaps in another."""
-    from ..studies import presets
-    d = presets.get(presets.DEFAULT[study]).options()
-
-    def deco(fn):
-        opts = [
-            _preset_option(study),
-            click.option("--p", "p", default=d["p"], show_default=True, help="Modulus."),
-            click.option("--width", default=d["width"], show_default=True,
-                         help="d_model (d_mlp = 4·width)."),
-            click.option("--heads", default=d["heads"], show_default=True),
-            click.option("--layers", default=d["layers"], show_default=True),
-            click.option("--act", type=click.Choice(["relu", "gelu"]), default=d["act"],
-                         show_default=True),
-            click.option("--steps", default=d["steps"], show_default=True,
-                         help="Full-batch steps (lower for a quick look)."),
-            click.option("--lr", default=d["lr"], show_default=True),
-            click.option("--wd", default=d["wd"], show_default=True, help="AdamW weight decay."),
-            click.option("--frac", default=d["frac"], show_default=True,
-                         help="Training fraction."),
-            click.option("--eval-every", default=d["eval_every"], show_default=True,
-                         help="Curve resolution (metrics cost nothing extra)."),
-            click.option("--checkpoint-every", default=d["checkpoint_every"], show_default=True,
-                         help="Save weights every N steps under checkpoints/ (0: none)."),
-            click.option("--stop-at-100", is_flag=True,
-                         help="Stop when train and val accuracy are both 100%."),
-            click.option("--threads", default=1, show_default=True, type=int,
-                         help="torch threads for this process. One is fastest for these small "
-                              "models on a busy machine; try more on an idle many-core one."),
-            click.option("--device", default="cpu", show_default=True),
-            click.option("--quiet", is_flag=True, help="No progress bar."),
-        ]
-        for o in reversed(opts):
-            fn = o(fn)
-        return fn
-    return deco
-
-
-def _configs(kw: dict, causal: bool = False, eq_token: bool = False):
-    import torch
-
-    from ..models.transformer import TransformerConfig
-    from ..train.modular import TrainConfig
-    if kw["threads"] < 1:
-        raise ValueError(f"--threads must be >= 1, got {kw['threads']}")
-    _check_device(kw["device"])
-    # process-wide switches belong here, at the command's entry, not in the library
-    torch.set_num_threads(kw["threads"])
-    model = TransformerConfig(p=kw["p"], d_model=kw["width"], n_heads=kw["heads"],
-                              d_mlp=4 * kw["width"], n_layers=kw["layers"], act=kw["act"],
-                              causal=causal, eq_token=eq_token)
-    train = TrainConfig(steps=kw["steps"], lr=kw["lr"], weight_decay=kw["wd"],
-                        train_frac=kw["frac"], eval_every=kw["eval_every"],
-                        checkpoint_every=kw["checkpoint_every"], stop_at_100=kw["stop_at_100"],
-                        device=kw["device"])
-    return model, train
-
-
-def _check_device(device: str) -> None:
-    """A --device torch knows and this machine has, before any work (ValueError otherwise)."""
-    import torch
-    have = ["cpu"] + (["cuda", "cuda:N"] if torch.cuda.is_available() else []) + \
-        (["mps"] if torch.backends.mps.is_available() else [])
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, ValueError):
-        kind = None
-    if kind not in [h.split(":")[0] for h in have]:
-        raise ValueError(f"--device {device!r} is not a device on this machine; use one of: "
-                         f"{', '.join(have)}")
-
-
-def _withheld(r) -> str:
-    """The verdict, or why there is none (a model that never learned has no algorithm)."""
-    return r.verdict if r.trained else f"not trained (accuracy {r.summary.val_acc:.2f})"
-
-
-def _saved_or_exit(res) -> None:
-    """After printing: a result that could not be saved exits non-zero, saying so."""
-    if getattr(res, "save_error", ""):
-        click.echo(f"error: results above not saved: {res.save_error}; free space or fix the "
-                   "permissions of the run folder, or copy it somewhere writable", err=True)
-        raise SystemExit(2)
+def _presets_help(name: str) -> str:
+    study = _study(name)
+    return "\n".join(f"  {n:<17} {c.describe()}" + (" (default)" if n == study.default_preset
+                                                     else "")
+                     for n, c in study.presets.items())
 
 
 # ------------------------------------------------------------------------------ clock-pizza
@@ -167,67 +150,76 @@ def clock_pizza() -> None:
     Examples:
       algolens clock-pizza train --alpha 0 --alpha 1          # Pizza and Clock (p=59, d=128)
       algolens clock-pizza train --alpha 1 --preset reduced-p31-d32  # a quick look
-      algolens clock-pizza analyze runs/clock_pizza/<id>
-      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --jobs 2
+      algolens clock-pizza analyze RUN_ID
       algolens clock-pizza sweep --preset reduced-p31-d32 --alphas 0:1:0.1 --seeds 0-9 --jobs 2
+      algolens sweep clock_pizza --preset reduced-p31-d32 --grid attn_rate=0,0.5,1 --seeds 0-2
     """
 
 
 @clock_pizza.command("train")
-@click.option("--alpha", "alphas", multiple=True, type=float, default=(1.0,), show_default=True,
-              help="Attention rate α (repeatable; all runs train as one batched ensemble).")
-@click.option("--seed", "seeds", multiple=True, type=int, default=(0,), show_default=True,
-              help="Seed (repeatable).")
-@_model_options("clock_pizza")
-@click.option("--out", default="runs/clock_pizza", show_default=True, help="Runs folder.")
-@json_option
-def cp_train(alphas, seeds, out, as_json, preset, **kw) -> None:
-    """Train (α × seed) models, save runs/clock_pizza/<id>/, measure and classify each.
+@click.option("--alpha", "alphas", multiple=True, type=float,
+              help="Attention rate α (repeatable; up to 8 α × seed runs train as one "
+                   "batched ensemble). [default: the preset's, 1]")
+@click.option("--seed", "seeds", multiple=True, type=click.IntRange(min=0), default=(0,),
+              show_default=True, help="Seed of a run (repeatable).")
+@_setting_options("clock_pizza", skip=("attn_rate",))
+@_run_options
+def cp_train(alphas, seeds, preset, threads, out, as_json, quiet, **fields) -> None:
+    """Train α × seed models into the store, measure and classify each.
 
     \b
     Example:
-      algolens clock-pizza train --alpha 0 --alpha 1 --seed 0
+      algolens clock-pizza train --alpha 0 --alpha 1 --seed 0 --preset reduced-p31-d32
     """
-    from ..studies import clock_pizza as study
-    model, train = _configs(kw)
-    study.check_setting(model)
-    check_out(out, store_root=Path(out).parent)
-    on_interrupt("the unfinished runs start over when run again (training does not resume from "
-                 f"checkpoints); to train them again run: {command_line()}")
-    results = study.run_batch(list(alphas), list(seeds), model, train, out, not kw["quiet"])
+    study = _study("clock_pizza")
+    base = _config(study, preset, fields)
+    points = [(replace(base, attn_rate=a), s) for a in (alphas or (base.attn_rate,))
+              for s in dict.fromkeys(seeds)]
+    store = _store(out)
+    on_interrupt(f"the unfinished runs are marked interrupted in {out}; to train them again "
+                 f"run: {command_line()}")
+    pairs = registry.run_points(study, points, store, threads=threads,
+                                progress=not (quiet or as_json), ids=False)
     if as_json:
-        echo_json([r.to_dict() for r in results])
+        echo_json([_as_json(study, run, res) for run, res in pairs])
         return
-    for r in results:
-        s, m = r.summary, r.metrics
-        click.echo(f"{r.run_dir}: α={s.attn_rate:.2f} seed={s.seed} "
-                   f"val_acc={s.val_acc:.4f} steps={s.steps_done} "
-                   f"({s.seconds:.0f} s for {s.n_members} model(s)) -> {_withheld(r)}")
-        if "s_g" in m:
-            click.echo(f"    s_g={m['s_g']:.4f} q={m['q']:.4f} circularity={m['circularity']:.4f}")
-        if m.get("analysis_error"):
-            click.echo(f"    {m['analysis_error']}")
+    for run, res in pairs:
+        click.echo(f"{run.id}: {study.summary_line(run, res)}")
+    click.echo(f"evidence: algolens clock-pizza analyze RUN_ID --out {out}; "
+               f"algolens report {out}")
 
 
 @clock_pizza.command("analyze")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("run")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help=OUT_HELP)
+@click.option("--force", is_flag=True,
+              help="Measure a run that did not train anyway (its verdict stays withheld).")
 @json_option
-def cp_analyze(run_dir, as_json) -> None:
-    """Measure a trained run: s_g, q, circularity, verdict (writes analysis.json).
+def cp_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
+    """Measure a trained run: s_g, q, circularity, circles, verdict and the evidence plots.
+
+    RUN is a run id (or its folder in the store). Writes result.json, analysis.txt and the
+    plots into the run.
 
     \b
     Example:
-      algolens clock-pizza analyze runs/clock_pizza/a1.000-d128-s0-1234abcd
+      algolens clock-pizza analyze p59-d128-a1.000-1234abcd
     """
-    from ..studies import clock_pizza as study
-    r = study.analyze(run_dir)
+    study = _study("clock_pizza")
+    opened = _open(study, out, run)
+    r = study.analyze(opened, force=force)
     if as_json:
-        echo_json(r.to_dict())
+        echo_json(_as_json(study, opened, r))
     else:
-        click.echo(r.report or f"verdict: {r.verdict} {r.metrics}")
-        if not r.trained:
-            click.echo(f"verdict withheld: {_withheld(r)}; the measurements above describe a "
-                       "model that has not learned modular addition (train longer)")
+        click.echo(r.report or study.summary_line(opened, r))
+        if r.verdict_halfway is not None:
+            click.echo(f"half-way checkpoint: {r.verdict_halfway} "
+                       f"({'settled' if r.settled else 'NOT settled: train longer'})")
+        if not study.trained(r):
+            click.echo(f"verdict withheld: {study.verdict_text(r)}: "
+                       + (r.reason or "the measurements above describe a model that has not "
+                          "learned modular addition (train longer)"))
     _saved_or_exit(r)
 
 
@@ -235,56 +227,90 @@ def cp_analyze(run_dir, as_json) -> None:
 @click.option("--alphas", default="0:1:0.1", show_default=True, help="'0,0.5,1' or 'a:b:step'.")
 @click.option("--seeds", default="0-9", show_default=True, help="'0-9' or '0,3,7'.")
 @click.option("--widths", default=None, help="Several d_model values, '64,128' (default: --width).")
-@_model_options("clock_pizza")
+@_setting_options("clock_pizza", skip=("attn_rate",))
 @executor_options
-@click.option("--batch", default=0, show_default=True,
+@click.option("--batch", default=0, show_default=True, type=click.IntRange(min=0),
               help="Runs per batched ensemble (same width; any α and seed). 0: auto = 1 on "
                    "CPU (measured: at d=128 a batch is memory-bound, no faster per model), "
                    "8 on a GPU.")
-@click.option("--out", default="runs/clock_pizza/sweep", show_default=True)
-@json_option
-def cp_sweep(alphas, seeds, widths, jobs, executor, batch, out, as_json, preset, **kw) -> None:
-    """Phase diagram: α × seed × width runs, measured; Fig. 7 fractions per α bin.
+@click.option("--export", default=None, type=click.Path(dir_okay=False),
+              help="Also write the runs and the phase table as Markdown (.md) or JSON (.json), "
+                   "with the phase diagram beside it (<name>_q.png, <name>_s_g.png).")
+@_run_options
+def cp_sweep(alphas, seeds, widths, preset, jobs, executor, batch, export, threads, out, as_json,
+             quiet, **fields) -> None:
+    """Phase diagram: α × seed × width runs through the shared sweep; Fig. 7 fractions per α.
 
-    Resumable: finished run directories under --out are skipped. Each worker uses --threads
-    (default 1) torch threads.
+    Every point is a run of the store with an id made from its config and seed: run again,
+    finished points are skipped and the table is read back from the store. Without
+    --checkpoint-every, each run keeps a half-way checkpoint (the `settled` check).
 
     \b
     Example (a small trial, then the full reduced diagram):
       algolens clock-pizza sweep --alphas 0:1:0.25 --seeds 0-1 --steps 3000 --batch 5
-      algolens clock-pizza sweep --alphas 0:1:0.1 --seeds 0-9 --steps 8000 --jobs 2 --batch 1
+      algolens clock-pizza sweep --preset reduced-p31-d32 --alphas 0:1:0.1 --seeds 0-9 --jobs 2
     """
-    on_interrupt(f"finished runs in {out} are kept and skipped; to continue run: "
-                 f"{command_line()}")
-    from ..studies import clock_pizza as study
-    kw["threads"] = kw.get("threads") or 1
-    model, train = _configs(kw)
-    width_list = _ints(widths) if widths else [kw["width"]]
-    alpha_list, seed_list = _floats(alphas), _ints(seeds)
-    study.check_setting(model)
-    check_out(out, store_root=Path(out).parent)
-    batch = batch or (1 if train.device == "cpu" else 8)
-    rows, table = study.phase_diagram(alpha_list, seed_list, width_list, model, train, out,
-                                      executor, jobs, batch, kw["threads"], not kw["quiet"])
+    from ..studies import clock_pizza as cp
+    from .sweep_cmd import markdown, run_sweep
+    study = _study("clock_pizza")
+    points = _sweep_points(study, _config(study, preset, fields), _floats(alphas), _ints(seeds),
+                           _ints(widths) if widths else None)
+    if export is not None and Path(export).suffix not in (".md", ".json"):
+        raise ValueError(f"--export {export}: give a .md or .json file name")
+    sized = copy.copy(study)                 # --batch: this sweep's ensembles, not the study's
+    sized.group_size = batch or (1 if points[0][1].device == "cpu" else 8)
+    store = _store(out)
+    on_interrupt(f"finished runs are kept in {out} and skipped; to continue run: {command_line()}")
+    rows, skipped, failed = run_sweep(sized, points, store, threads=threads, executor=executor,
+                                      jobs=jobs, progress=not (quiet or as_json),
+                                      log=None if as_json else click.echo)
+    table = cp.phase_table(rows)
+    if export:
+        _export(export, rows, table)
     if as_json:
-        echo_json({"runs": rows, "phase_table": table})
-        return
-    n_all = sum(t["n_runs"] for t in table)
-    click.echo(f"{len(rows)} runs in this sweep; the table covers all {n_all} runs in {out}")
-    click.echo(study.format_phase_table(table))
+        echo_json({"study": study.name, "points": rows, "skipped": skipped,
+                   "phase_table": table, "transition": cp.transition_alpha(rows)})
+    else:
+        click.echo(markdown(rows) if len(rows) <= 20 else f"{len(rows)} runs (--export or "
+                   "--json for every row)")
+        click.echo(cp.format_phase_table(table))
+    if failed:
+        raise click.ClickException(f"{len(failed)} point(s) failed: "
+                                   f"{next(iter(failed.values()))}")
 
 
-def _list_presets(group: click.Group, study: str) -> None:
-    """Append the study's named settings to the group's --help."""
-    import inspect
+def _sweep_points(study, base, alphas: list[float], seeds: list[int], widths: list[int] | None
+                  ) -> list[tuple[str, Any, int]]:
+    """(run id, config, seed) of α × seed × width (heads kept where they divide the width)."""
+    if base.checkpoint_every == 0:           # a half-way checkpoint makes `settled` possible
+        base = replace(base, checkpoint_every=max(1, base.steps // 2))
+    out = []
+    for w in widths or [base.width]:
+        shape = replace(base, width=w, heads=base.heads if w % base.heads == 0 else 1)
+        for a in alphas:
+            cfg = replace(shape, attn_rate=float(a))
+            out += [(study.run_id(cfg, s), cfg, s) for s in seeds]
+    return out
 
-    from ..studies import presets
-    group.help = inspect.cleandoc(group.help or "") + (f"\n\n\b\nPresets (--preset NAME on {group.name} train"
-                                       f"{' and sweep' if study == 'clock_pizza' else ''}):\n"
-                                       + presets.listing(study))
+
+def _export(path: str, rows: list[dict], table: list[dict]) -> None:
+    from ..io import atomic_write_json, atomic_write_text
+    from ..studies import clock_pizza as cp
+    from .sweep_cmd import markdown
+    if path.endswith(".json"):
+        atomic_write_json(path, {"study": "clock_pizza", "points": rows, "phase_table": table,
+                                 "transition": cp.transition_alpha(rows)})
+    else:
+        atomic_write_text(path, f"# clock_pizza phase diagram\n\n```\n{cp.format_phase_table(table)}"
+                                f"\n```\n\n{markdown(rows)}\n")
+    stem = Path(path).with_suffix("")
+    for y, fig in cp.phase_figures(rows).items():
+        fig.savefig(f"{stem}_{y}.png", dpi=120)
 
 
-_list_presets(clock_pizza, "clock_pizza")
+clock_pizza.help = inspect.cleandoc(clock_pizza.help or "") + (
+    "\n\n\b\nPresets (--preset NAME on clock-pizza train and sweep):\n"
+    + _presets_help("clock_pizza"))
 
 
 # ------------------------------------------------------------------------------ grokking
@@ -296,75 +322,85 @@ def grokking() -> None:
     Examples:
       algolens grokking train                          # Nanda's setting: 40k steps, checkpoints
       algolens grokking train --preset quick-p31-d32   # a quick look: 100% by 3000 steps
-      algolens grokking analyze runs/grokking/<id>
+      algolens grokking analyze RUN_ID
     """
 
 
 @grokking.command("train")
-@click.option("--seed", default=0, show_default=True)
-@_model_options("grokking")
-@click.option("--out", default="runs/grokking", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the run (data split, initialisation).")
+@_setting_options("grokking")
 @click.option("--no-analyze", is_flag=True, help="Only train.")
-@json_option
-def gk_train(seed, out, no_analyze, as_json, preset, **kw) -> None:
-    """Train with checkpoints (every --checkpoint-every, default steps/40), then analyse.
+@_run_options
+def gk_train(seed, preset, no_analyze, threads, out, as_json, quiet, **fields) -> None:
+    """Train with checkpoints (every --checkpoint-every; 0: steps // 40), then analyse.
 
     \b
-    Below 99% test accuracy the key frequencies and phases are marked as coming from a model
-    that has not generalised.
+    Below 99% test accuracy the network has not generalised: no key frequencies or phases are
+    read from it (`grokking analyze --force` computes them anyway).
 
     \b
     Example:
       algolens grokking train --preset quick-p31-d32   # ~3000 steps, reaches 100%
     """
-    from ..studies import grokking as study
-    model, train = _configs(kw, causal=True, eq_token=True)
-    study.check_setting(model)
-    check_out(out, store_root=Path(out).parent)
-    on_interrupt("the unfinished run starts over when run again (training does not resume from "
-                 f"checkpoints); to train it again run: {command_line()}")
-    if train.checkpoint_every == 0:
-        train = replace(train, checkpoint_every=max(1, train.steps // 40))
-    run_dir = study.train(seed, model, train, out, not kw["quiet"])
+    study = _study("grokking")
+    config = _config(study, preset, fields)
+    store = _store(out)
+    on_interrupt(f"the unfinished run is marked interrupted in {out}; to train it again run: "
+                 f"{command_line()}")
+    run, res = registry.run_point(study, config, seed, store, threads=threads,
+                                  progress=not (quiet or as_json), analyze=not no_analyze)
+    if run.status != "done":
+        raise ValueError(f"training diverged (run {run.id}): "
+                         f"{study.record(run).summary.reason}")
     if no_analyze:
-        click.echo(str(run_dir)) if not as_json else echo_json({"run_dir": str(run_dir)})
+        echo_json(_as_json(study, run, None)) if as_json else click.echo(
+            f"{run.id}: {study.summary_line(run, None)}\nnext: algolens grokking analyze "
+            f"{run.id} --out {out}")
         return
-    _show_grokking(study.analyze(run_dir), as_json)
+    _show_grokking(study, run, res, as_json)
 
 
 @grokking.command("analyze")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("run")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help=OUT_HELP)
+@click.option("--force", is_flag=True,
+              help="Compute the progress measures of a run that did not generalise anyway.")
 @json_option
-def gk_analyze(run_dir, as_json) -> None:
-    """Progress measures and phases from a run's checkpoints (writes progress.json).
+def gk_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
+    """Progress measures and phases from a run's checkpoints (writes result.json).
+
+    RUN is a run id (or its folder in the store).
 
     \b
     Example:
-      algolens grokking analyze runs/grokking/a1.000-d128-s0-1234abcd
+      algolens grokking analyze p113-d128-a1.000-1234abcd
     """
-    from ..studies import grokking as study
-    _show_grokking(study.analyze(run_dir), as_json)
+    study = _study("grokking")
+    opened = _open(study, out, run)
+    _show_grokking(study, opened, study.analyze(opened, force=force), as_json)
 
 
-def _show_grokking(res, as_json: bool) -> None:
+def _show_grokking(study, run, res, as_json: bool) -> None:
+    from ..studies._modular import TRAINED_ACC
     if as_json:
-        echo_json(res.to_dict())
-    elif res.error:
-        click.echo(f"{res.run_dir}: {res.error}")
+        echo_json(_as_json(study, run, res))
     else:
-        s = res.summary
-        click.echo(f"{res.run_dir}: val_acc={s.val_acc:.4f} "
-                   f"steps={s.steps_done} key frequencies={list(res.key_freqs)}")
-        for name in ("memorisation", "circuit_formation", "cleanup"):
-            click.echo(f"  {name:<18} {res.phases.get(name)}")
-        if not res.trained:
-            click.echo(f"  not trained (test accuracy {s.val_acc:.2f} < 0.99): the key "
-                       "frequencies and phases above come from a model that has not "
-                       "generalised; train longer (e.g. --preset quick-p31-d32)")
+        click.echo(f"{run.id}: val_acc={res.val_acc:.4f} steps={res.steps_done} "
+                   f"key frequencies={list(res.key_freqs)}")
+        if res.phases is not None:
+            for name in ("memorisation", "circuit_formation", "cleanup"):
+                click.echo(f"  {name:<18} {getattr(res.phases, name)}")
+        if not study.trained(res):
+            click.echo(f"  not trained (test accuracy {res.val_acc:.2f} < {TRAINED_ACC}): "
+                       + (res.reason or "the key frequencies and phases above come from a "
+                          "model that has not generalised"))
     _saved_or_exit(res)
 
 
-_list_presets(grokking, "grokking")
+grokking.help = inspect.cleandoc(grokking.help or "") + (
+    "\n\n\b\nPresets (--preset NAME on grokking train):\n" + _presets_help("grokking"))
 
 
 def register(group: click.Group) -> None:

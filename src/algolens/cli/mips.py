@@ -28,8 +28,9 @@ def register(group: click.Group) -> None:
 @click.argument("task", required=False)
 @task_file_option
 @json_option
-@click.option("--out", default="runs", show_default=True,
-              help="Runs folder: program.py and mips.json go to runs/mips/<run-id>/.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="The run store (its root folder, holding index.db): each task is a run "
+                   "OUT/mips/<run-id>/ (program.py, result.json), its network a run OUT/train/.")
 @click.option("--budget-seconds", default=None, type=float,
               help="Optional wall-clock safety cap per task search (default: none; the search's "
                    "limits are counted in steps). If it bites, the result says 'budget "
@@ -38,7 +39,7 @@ def register(group: click.Group) -> None:
 @click.option("--tasks", "task_list", default=None, help="With --all: comma-separated subset.")
 @executor_options
 @click.option("--rerun", is_flag=True,
-              help="With --all: run every task again, even those already in --out/mips.")
+              help="With --all: run every task again, even those already finished in --out.")
 @click.option("--retrain", is_flag=True,
               help="Train a new network even if --out holds one for the same task definition.")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -50,13 +51,15 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     Examples:
       algolens mips Parity_All                # prints the program and its verification
       algolens mips Add_Mod_3 --json          # one JSON object
-      algolens mips --all --jobs 2            # benchmark table (Markdown + JSON in runs/mips/)
+      algolens mips --all --jobs 2            # benchmark table (exported to runs/mips/)
       algolens mips --all --executor dask://127.0.0.1:8786   # the same on a dask cluster
+      algolens sweep mips --grid task=Parity_Last3,Sum_Last3 --seeds 0-1   # any points
 
     A network trained earlier in --out for the same task definition (a fingerprint of its
-    reference, alphabet and length) is reused; --retrain trains a new one. With --all, tasks
-    already in --out/mips/benchmark.json for the same task definition, seed and budget are not
-    run again (--rerun to force); the table there merges every finished task.
+    reference, alphabet and length) is reused; --retrain trains a new one. With --all, each
+    task is a point of the one sweep: tasks already finished in --out for the same task
+    definition, seed and budget are not run again (--rerun to force). The table is read back
+    from the store's runs and exported as --out/mips/benchmark.md and benchmark.json.
 
     Exit status: 0 when the task is solved (a verified program), 1 when it is not solved, 2 for
     bad input, 130 when interrupted.
@@ -65,21 +68,8 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
 
     check_out(out)
     if all_tasks:
-        on_interrupt("re-run the same command to continue: tasks already in "
-                     f"{Path(out) / 'mips' / 'benchmark.json'} are skipped")
-        names = None if task_list is None else [t.strip() for t in task_list.split(",") if t.strip()]
-        for f in task_files:
-            resolve_task(task or "Parity_All", (f,))
-        results = mips.run_all(names, jobs=jobs, budget_seconds=budget_seconds, out=out,
-                               seed=seed, progress=not as_json, executor=executor,
-                               task_files=task_files, resume=not rerun)
-        md_path, js_path = mips.write_benchmark([], Path(out) / "mips")
-        if as_json:
-            echo_json({"results": [r for r in results], "markdown": str(md_path),
-                       "json": str(js_path)})
-        else:
-            click.echo(mips.benchmark_markdown(results))
-            click.echo(f"\nwrote {md_path} and {js_path}", err=True)
+        _run_benchmark(task, task_files, as_json, out, budget_seconds, task_list, jobs,
+                       executor, rerun, seed)
         return
     if not task:
         raise click.UsageError("give a TASK name (see `algolens tasks`) or --all")
@@ -88,7 +78,7 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
         _say_if_definition_changed(t, out)
     res = mips.run(t, budget_seconds=budget_seconds, out=out, seed=seed, progress=not as_json,
                    reuse=not retrain, write=False)
-    save_error = _save(res, out, seed)
+    save_error = _save(res, out, seed, budget_seconds, retrain)
     if as_json:
         echo_json({**res.to_dict(), **({"save_error": save_error} if save_error else {})})
     else:
@@ -101,11 +91,35 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
         sys.exit(NOT_SOLVED_EXIT)
 
 
-def _save(res, out: str, seed: int) -> str:
+def _run_benchmark(task, task_files, as_json, out, budget_seconds, task_list, jobs, executor,
+                   rerun, seed) -> None:
+    """``--all``: the benchmark's points through the one sweep; the table read from the store."""
+    from ..store import RunStore
+    from ..studies import mips_benchmark as bench
+
+    on_interrupt(f"re-run the same command to continue: tasks already finished in {out} are "
+                 "skipped")
+    names = None if task_list is None else [t.strip() for t in task_list.split(",") if t.strip()]
+    for f in task_files:
+        resolve_task(task or "Parity_All", (f,))
+    store = RunStore(out)
+    results = bench.run_all(names, jobs=jobs, budget_seconds=budget_seconds, out=store,
+                            seed=seed, progress=not as_json, executor=executor,
+                            task_files=task_files, resume=not rerun)
+    md_path, js_path = bench.write_benchmark(
+        store, [r for r in results if r.get("failed_pass") == "run"])
+    if as_json:
+        echo_json({"results": results, "markdown": str(md_path), "json": str(js_path)})
+    else:
+        click.echo(bench.benchmark_markdown(results))
+        click.echo(f"\nwrote {md_path} and {js_path}", err=True)
+
+
+def _save(res, out: str, seed: int, budget_seconds, retrain: bool) -> str:
     """Write the mips run; '' or why it could not be written (the result is printed anyway)."""
     from ..studies import mips
     try:
-        mips.save(res, out, seed)
+        mips.save(res, out, seed, mips.MIPSConfig(res.task, budget_seconds, retrain))
     except OSError as e:
         return f"cannot write {e.filename or Path(out) / 'mips'} ({e.strerror or e})"
     except ValueError as e:            # StoreError: the store refused the run folder
@@ -115,9 +129,11 @@ def _save(res, out: str, seed: int) -> str:
 
 def _say_if_definition_changed(task, out: str) -> None:
     """A network trained for an older definition of this task name is not reused: say so."""
+    from ..store import RunStore
     from ..train.runs import find_run
-    if find_run(task.name, root=out) is not None and \
-            find_run(task.name, root=out, fingerprint=task.fingerprint()) is None:
+    store = RunStore(out)
+    if find_run(store, task.name) is not None and \
+            find_run(store, task.name, task.fingerprint()) is None:
         click.echo(f"# task {task.name!r}: its definition changed since its network in {out} was "
                    "trained; training a new network for the new definition", err=True)
 

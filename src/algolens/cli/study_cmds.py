@@ -10,6 +10,7 @@ the options every study shares: ``--preset``, ``--seed``, ``--threads``, ``--jso
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +57,7 @@ def _group_help(study: Study, cli_name: str) -> str:
 def _train_command(study: Study, cli_name: str) -> click.Command:
     def train(preset: str | None, seed: int, threads: int, out: str, as_json: bool,
               progress: bool, **fields: Any) -> None:
-        overrides = {k: _parse(study, k, v) for k, v in fields.items() if v is not None}
+        overrides = {k: parse_value(study, k, v) for k, v in fields.items() if v is not None}
         config = study.make_config(preset, **overrides)     # bad settings fail here, first
         store = _store(out)
         on_interrupt(f"the run is marked interrupted in {out}; to train it again run: "
@@ -75,13 +76,14 @@ def _train_command(study: Study, cli_name: str) -> click.Command:
                      f"\b\nExample:\n  algolens {cli_name} train --seed 1 --json")
     cmd = click.command("train")(train)
     for f in reversed(dataclasses.fields(study.config)):
-        cmd = _field_option(study, f)(cmd)
-    for opt in _common_options(study):
+        cmd = field_option(study, f)(cmd)
+    for opt in common_options(study):
         cmd = opt(cmd)
     return cmd
 
 
-def _common_options(study: Study) -> list[Callable]:
+def common_options(study: Study) -> list[Callable]:
+    """``--preset --seed --threads --out --json --progress``: the same in every study."""
     return [
         click.option("--preset", default=None, type=click.Choice(list(study.presets)) if
                      study.presets else None,
@@ -97,7 +99,8 @@ def _common_options(study: Study) -> list[Callable]:
     ]
 
 
-def _field_option(study: Study, f: dataclasses.Field) -> Callable:
+def field_option(study: Study, f: dataclasses.Field) -> Callable:
+    """The click option of one config field (help from its ``param`` doc, choices, default)."""
     tp = typing.get_type_hints(study.config)[f.name]
     doc = f.metadata.get("doc", "")
     default = getattr(study.make_config(), f.name)
@@ -113,29 +116,49 @@ def _field_option(study: Study, f: dataclasses.Field) -> Callable:
                         help=f"{doc} [preset default: {shown}]")
 
 
-def _parse(study: Study, name: str, value: Any) -> Any:
-    """A CLI value as the field's type (tuples from comma lists, checked by the converter)."""
-    from ..typed import from_json
+def parse_value(study: Study, name: str, value: Any) -> Any:
+    """A CLI or ``--grid`` value as the config field's type: numbers, true/false, ``none`` for
+    an optional field, comma lists for tuples; checked by the one converter."""
     tp = typing.get_type_hints(study.config)[name]
-    flag = f"--{name.replace('_', '-')}"
-    if tp in (int, float) and isinstance(value, str):
+    return _from_text(tp, value, f"--{name.replace('_', '-')}")
+
+
+def _from_text(tp: Any, value: Any, flag: str) -> Any:
+    from ..typed import from_json
+    if not isinstance(value, str):
+        return from_json(tp, value, flag)
+    text, origin = value.strip(), typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if text.lower() in ("none", "null", "") and len(args) < len(typing.get_args(tp)):
+            return None
+        errors = []
+        for a in args:
+            try:
+                return _from_text(a, text, flag)
+            except ValueError as e:
+                errors.append(str(e))
+        raise ValueError(errors[0])
+    if origin in (tuple, list):
+        (elem, *_) = typing.get_args(tp) or (Any,)
+        items = [_from_text(elem, v, flag) for v in text.split(",") if v.strip()]
+        return from_json(tp, items, flag)
+    if tp in (int, float):
         try:
-            value = tp(value)
+            return tp(text)
         except ValueError:
             raise ValueError(f"{flag} {value!r}: give a{'n integer' if tp is int else ' number'}"
                              ) from None
-    elif tp is bool and isinstance(value, str):
-        if value.lower() not in ("true", "false", "1", "0"):
+    if tp is bool:
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise ValueError(f"{flag} {value!r}: give true or false")
-        value = value.lower() in ("true", "1")
-    elif typing.get_origin(tp) is tuple and isinstance(value, str):
-        try:
-            value = [int(v) if v.strip().lstrip("-").isdigit() else float(v)
-                     for v in value.split(",") if v.strip()]
-        except ValueError:
-            raise ValueError(f"--{name.replace('_', '-')} {value!r}: give comma-separated "
-                             "numbers") from None
-    return from_json(tp, value, flag)
+        return text.lower() in ("true", "1", "yes")
+    if tp is str or tp is Any:
+        return text
+    return from_json(tp, text, flag)
+
+
+_parse = parse_value          # old name, still used by modules being moved onto the contract
 
 
 def _store(out: str):
@@ -177,3 +200,6 @@ def _analyze_command(study: Study, cli_name: str) -> click.Command:
     analyze.help = (f"Read out a trained {study.name} run (RUN: its id or folder).\n\n\b\n"
                     f"Example:\n  algolens {cli_name} analyze RUN_ID --json")
     return analyze
+
+
+_field_option, _common_options = field_option, common_options   # old names (see _parse)

@@ -30,8 +30,9 @@ def register(group: click.Group) -> None:
               help="Safety cap on wall-clock seconds (default: none). The search's limits are "
                    "counted in steps, so its answer is a function of TASK and --seed; if the cap "
                    "bites, the result is marked 'budget exhausted'.")
-@click.option("--out", default="runs", show_default=True,
-              help="Root folder for run directories and runs/index.db.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="The run store (its root folder, holding index.db): the search is a run "
+                   "OUT/train/<run-id>/.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Data and init seed.")
 @click.option("--resume", is_flag=True,
               help="Continue the latest interrupted search of TASK, skipping tried architectures.")

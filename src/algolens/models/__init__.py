@@ -4,9 +4,9 @@ the recursion tasks)."""
 
 from .hooks import HookedModule, HookPoint
 from .rnn import MIPSRNN, RNNConfig, RNNEnsemble
+from .ensemble import TransformerEnsemble
 from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
-from .transformer import (ModelConfig, Transformer, TransformerConfig, TransformerEnsemble,
-                          make_inputs)
+from .transformer import ModelConfig, Transformer, TransformerConfig, make_inputs
 
 __all__ = ["HookPoint", "HookedModule", "RNNConfig", "RNNEnsemble", "MIPSRNN", "ModelConfig",
            "Seq2SeqConfig", "Seq2SeqTransformer", "Transformer", "TransformerConfig",

@@ -18,7 +18,7 @@ style): ``hook_embed_Z``, ``hook_embed_N``, ``hook_in``, ``hook_resid_pre``,
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -50,13 +50,6 @@ class EmbedMLPConfig:
     @property
     def d_in(self) -> int:
         return 2 * self.d_embed + self.n_physics
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> EmbedMLPConfig:
-        return cls(**d)
 
 
 def _linear(E: int, d_in: int, d_out: int, zero: bool = False) -> nn.Parameter:
@@ -131,7 +124,6 @@ class EmbedMLP(HookedModule):
         """Member ``i`` as a one-member model (a copy)."""
         if not 0 <= i < self.cfg.n_members:
             raise ValueError(f"member {i} out of range; this ensemble has {self.cfg.n_members}")
-        cfg = EmbedMLPConfig(**{**self.cfg.to_dict(), "n_members": 1})
-        one = EmbedMLP(cfg).to(self.W_in.dtype)
+        one = EmbedMLP(replace(self.cfg, n_members=1)).to(self.W_in.dtype)
         one.load_state_dict({k: v[i:i + 1].clone() for k, v in self.state_dict().items()})
         return one

@@ -140,8 +140,7 @@ def pair_logits(ens: TransformerEnsemble, rows: torch.Tensor) -> torch.Tensor:
     E, T, H, dh, d = ens.n_models, cfg.n_ctx, cfg.n_heads, cfg.d_head, cfg.d_model
     rows = _check_rows(rows, E, cfg.p, ens.W_E.device)
     blk = ens.blocks[0]
-    cols = [rows // cfg.p, rows % cfg.p] + ([torch.full_like(rows, cfg.p)] if cfg.eq_token else [])
-    tok = torch.stack(cols, -1)                                           # [E, n, T] as make_inputs
+    tok = make_inputs(cfg)[0].to(rows.device)[rows]                       # [E, n, T]
     n = tok.shape[1]
     X, S = _score_tables(ens)
     V = X.shape[2]

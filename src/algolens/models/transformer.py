@@ -15,7 +15,8 @@ Attention rate α (Zhong et al. 2023): each head's post-softmax pattern M become
 α = 1 is standard attention; α = 0 makes attention a constant sum of values.
 
 ``TransformerEnsemble`` (many modular models as one batched computation, with the fast training
-paths ``grid_logits`` / ``pair_logits``) lives in ``models.ensemble`` and is re-exported here.
+paths ``grid_logits`` / ``pair_logits``) lives in ``models.ensemble``, which imports this module
+(never the other way round).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..tasks.table import modular_addition_target
 from .hooks import HookedModule, HookPoint
 
 
@@ -132,11 +134,12 @@ class TransformerConfig:
 
 
 def make_inputs(cfg: TransformerConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """All p² inputs in a*p+b order: tokens ``[p*p, n_ctx]`` and labels (a+b) mod p ``[p*p]``."""
+    """All p² inputs in a*p+b order (the rows of ``tasks.table.modular_addition(p)``): tokens
+    ``[p*p, n_ctx]`` and labels ``[p*p]`` from the table task's one definition of the target."""
     a = torch.arange(cfg.p).repeat_interleave(cfg.p)
     b = torch.arange(cfg.p).repeat(cfg.p)
     cols = [a, b] + ([torch.full_like(a, cfg.p)] if cfg.eq_token else [])
-    return torch.stack(cols, dim=1), (a + b) % cfg.p
+    return torch.stack(cols, dim=1), modular_addition_target(a, b, cfg.p)
 
 
 def init_params(cfg: TransformerConfig | ModelConfig, seed: int) -> dict[str, torch.Tensor]:
@@ -353,6 +356,3 @@ class Transformer(HookedModule):
             raise ValueError(f"tokens must be {want}, got {list(tokens.shape)}")
         return tokens
 
-
-from .ensemble import (TransformerEnsemble, grid_logits, pair_logits,  # noqa: E402,F401
-                       stacked_last_logits)

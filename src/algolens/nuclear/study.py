@@ -1,5 +1,14 @@
-"""The nuclear study's passes (re-exported from ``algolens.studies.nuclear``)."""
+"""The nuclear study (re-exported from ``algolens.studies.nuclear``)."""
 
-from ..studies.nuclear import NuclearRun, analyze, load_run, predict, train_run
+from ..studies.nuclear import (
+    STUDY,
+    NuclearConfig,
+    NuclearFit,
+    NuclearResult,
+    NuclearRun,
+    load_data,
+    predict,
+)
 
-__all__ = ["NuclearRun", "analyze", "load_run", "predict", "train_run"]
+__all__ = ["STUDY", "NuclearConfig", "NuclearFit", "NuclearResult", "NuclearRun", "load_data",
+           "predict"]

@@ -82,17 +82,9 @@ def _run_page(p: Path, recompute: bool) -> Built:
 
 # ---------------------------------------------------------------- benchmark
 def _benchmark_page(p: Path, recompute: bool | None) -> Built:
-    import json
-
+    from ..studies.mips_benchmark import records_of_export
     from ..studies.mips_paper import paper_columns
-    try:
-        results = json.loads((p / "benchmark.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{p / 'benchmark.json'} could not be read ({e}); re-run the benchmark "
-                         "(`algolens mips --all`)") from e
-    if not isinstance(results, list) or not all(isinstance(r, Mapping) for r in results):
-        raise ValueError(f"{p / 'benchmark.json'} is not a list of task records; re-run the "
-                         "benchmark (`algolens mips --all`)")
+    results = records_of_export(p)          # read back from the store's runs, not the export
     recompute = len(results) <= AUTO_RECOMPUTE if recompute is None else recompute
     solved = sum(bool(r.get("solved")) for r in results)
     paper = [paper_columns(r.get("task", "")) for r in results]

@@ -138,7 +138,8 @@ def _points(study: Study, override: Override | None) -> list[tuple[Any, int]]:
         return points
     if callable(override):
         return list(override(points))
-    return [(dataclasses.replace(c, **override), s) for c, s in points]
+    changed = [(dataclasses.replace(c, **override), s) for c, s in points]
+    return [p for i, p in enumerate(changed) if p not in changed[:i]]     # one run per point
 
 
 def _summary(rep, res: DemoResult, ctx: dict) -> None:

@@ -12,11 +12,24 @@ fidelity and reason; the first program verified at L and 2L wins. It reads the n
 hidden states, outputs) and the input alphabet, never the task's labels; labels only train the
 network and verify the program. ``network=`` accepts any torch RNN with the adapter of
 ``algolens.analysis.rnn.adapter`` (bring your own network).
+
+Two studies on the contract live here. ``train`` (``Train``): one architecture search per run,
+config ``TrainConfig(task, budget_seconds)``, typed result ``SearchSummary``, its network loaded
+through the store (``train/checkpoint.py``). ``mips`` (``MIPS``): config ``MIPSConfig(task,
+budget_seconds, retrain)``, the seed of the run; training it reuses the latest solved search of
+the task's definition in the store (or searches anew), distils and verifies; the run keeps
+program.py, fsm.json and the typed ``MIPSRecord`` (result.json), and links to its network's
+search run by id (``run.linked("network")``). Both run ids of a point hash its config, seed and
+the task's fingerprint. ``algolens mips --all`` is the ``mips`` study's points through the one
+sweep (``mips_benchmark.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,15 +59,62 @@ from ..codegen.python import render_program
 from ..codegen.ir import SymbolicProgram, size
 from ..codegen.build import from_counts, from_formulas, from_machine, from_recurrence
 from ..perf import fast_cpu
+from ..store import Run, RunStore
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
+from ..train.search import SearchSummary
+from ..typed import to_json
+from .registry import Study, param
 
 N_10X = 200                    # task-verification sequences at 10x the training length
 
 
 @dataclass
+class PassSummary:
+    """One distiller pass as the run keeps it."""
+
+    name: str
+    ok: bool
+    fidelity: float | None
+    reason: str
+    seconds: float
+
+
+@dataclass
+class MIPSRecord:
+    """The typed result of a mips run (its ``result.json``): one row of the benchmark table.
+
+    Accuracies are the program's on the task at 1x, 2x, 10x the training length; ``fidelity``
+    and ``network_accuracy_at`` are keyed "1x", "2x", "10x"; ``network_run`` is the id of the
+    search run whose network was distilled (None: a network given by the caller)."""
+
+    task: str
+    solved: bool
+    form: str | None
+    program: str | None
+    accuracy: float | None = None
+    accuracy_2x: float | None = None
+    accuracy_10x: float | None = None
+    verdict: str | None = None
+    fidelity: dict[str, float | None] | None = None
+    network_accuracy_at: dict[str, float | None] | None = None
+    departures: list[Any] | None = None
+    largest_formula: int | None = None
+    hidden: int | None = None
+    network: str = ""
+    network_accuracy: float | None = None
+    train_seconds: float = 0.0
+    distill_seconds: float = 0.0
+    failed_pass: str | None = None
+    reason: str = ""
+    network_run: str | None = None
+    passes: list[PassSummary] = field(default_factory=list)
+
+
+@dataclass
 class MIPSResult:
-    """Everything one task produced; ``to_dict()`` is the JSON record."""
+    """Everything one task produced, the network and verification objects included;
+    ``record()`` is what the run keeps, ``to_dict()`` its JSON (plus the run's folder)."""
 
     task: str
     solved: bool
@@ -71,27 +131,27 @@ class MIPSResult:
     reason: str = ""
     run_dir: str | None = None
     network_accuracy: float | None = None
+    network_run: str | None = None      # id of the search run the network came from
+    run_id: str | None = None           # the mips run this result was saved as
+
+    def record(self) -> MIPSRecord:
+        v = self.verification
+        chosen = next((p.extra.get("largest_formula") for p in self.passes
+                       if p.extra.get("chosen")), None)
+        return MIPSRecord(
+            self.task, bool(self.solved), self.form, self.program_source,
+            v.accuracy if v else None, v.accuracy_2x if v else None,
+            v.accuracy_10x if v else None, v.verdict if v else None,
+            {f"{k}x": f for k, f in v.fidelity} if v else None,
+            {f"{k}x": a for k, a in v.network_accuracy} if v else None,
+            [list(d) for d in v.departures] if v else None, chosen, self.hidden,
+            self.network_desc, self.network_accuracy, round(self.train_seconds, 2),
+            round(self.distill_seconds, 2), self.failed_pass, self.reason, self.network_run,
+            [PassSummary(p.name, p.ok, p.fidelity, p.reason, round(p.seconds, 2))
+             for p in self.passes])
 
     def to_dict(self) -> dict:
-        v = self.verification
-        return {"task": self.task, "solved": self.solved, "form": self.form,
-                "program": self.program_source,
-                "accuracy": v.accuracy if v else None, "accuracy_2x": v.accuracy_2x if v else None,
-                "accuracy_10x": v.accuracy_10x if v else None,
-                "verdict": v.verdict if v else None,
-                "fidelity": {f"{k}x": f for k, f in v.fidelity} if v else None,
-                "network_accuracy_at": {f"{k}x": a for k, a in v.network_accuracy} if v else None,
-                "departures": [list(d) for d in v.departures] if v else None,
-                "largest_formula": next((p.extra.get("largest_formula") for p in self.passes
-                                         if p.extra.get("chosen")), None),
-                "hidden": self.hidden, "network": self.network_desc,
-                "network_accuracy": self.network_accuracy,
-                "train_seconds": round(self.train_seconds, 2),
-                "distill_seconds": round(self.distill_seconds, 2),
-                "failed_pass": self.failed_pass, "reason": self.reason, "run_dir": self.run_dir,
-                "passes": [{"name": p.name, "ok": p.ok, "fidelity": p.fidelity,
-                            "reason": p.reason, "seconds": round(p.seconds, 2)}
-                           for p in self.passes]}
+        return {**to_json(self.record()), "run_dir": self.run_dir}
 
 
 # ---------------------------------------------------------------------- distillation
@@ -330,239 +390,295 @@ def distil_module(task: str | SequenceTask, rnn: torch.nn.Module, readout, symbo
 
 
 # ---------------------------------------------------------------------- training
-def obtain_network(task: SequenceTask, budget_seconds: float | None, out: str | Path, seed: int,
-                   progress: bool, reuse: bool = True) -> dict:
-    """Reuse a trained run or train one: {'network', 'desc', 'seconds', 'run_dir', 'accuracy'}."""
-    from ..train.runs import find_run, load_run
+@dataclass
+class Network:
+    """The network a mips run distils and where it came from."""
+
+    net: Any
+    desc: str
+    seconds: float = 0.0                  # its search's seconds (0: given by the caller)
+    run_id: str | None = None             # its search run in the store
+    accuracy: float | None = None         # its accuracy on fresh sequences
+
+
+def obtain_network(task: SequenceTask, budget_seconds: float | None, store: RunStore, seed: int,
+                   progress: bool, reuse: bool = True) -> Network:
+    """Reuse the latest solved search of this task definition in ``store``, or search anew."""
+    from ..train.runs import find_run
     from ..train.search import search
 
-    run_dir = find_run(task.name, root=str(out), fingerprint=task.fingerprint()) if reuse else None
-    if run_dir is not None:
-        net, meta = load_run(run_dir)
-        return {"network": net, "desc": net.cfg.describe(), "run_dir": str(run_dir),
-                "seconds": float(meta.get("seconds", 0.0)), "accuracy": meta.get("accuracy")}
-    res = search(task, budget_seconds=budget_seconds, seed=seed, out=str(out), progress=progress)
-    return {"network": res.network, "desc": res.network.cfg.describe(), "seconds": res.seconds,
-            "run_dir": str(res.run_dir) if res.run_dir else None, "accuracy": res.accuracy}
+    rec = find_run(store, task.name, task.fingerprint()) if reuse else None
+    if rec is not None:
+        run = store.open(rec.id)
+        net = TRAIN.load_model(run)
+        return Network(net, net.cfg.describe(), float(rec.metrics.get("seconds") or 0.0),
+                       run.id, rec.metrics.get("accuracy"))
+    res = search(task, budget_seconds=budget_seconds, seed=seed, out=store, progress=progress)
+    return Network(res.network, res.network.cfg.describe(), res.seconds, res.run_id,
+                   res.accuracy)
+
+
+def as_store(out: RunStore | str | Path) -> RunStore:
+    """``out`` as a run store: a ``RunStore``, or the root folder of one (``--out``)."""
+    return out if isinstance(out, RunStore) else RunStore(out)
 
 
 # ---------------------------------------------------------------------- orchestrator
 @fast_cpu(threads=1)    # small nets run fastest on one thread; the caller's count is restored
 def run(task: str | SequenceTask, network=None, budget_seconds: float | None = None,
-        out: str | Path = "runs", seed: int = 0, progress: bool = False, reuse: bool = True,
-        write: bool = True) -> MIPSResult:
-    """Train (or reuse, or take ``network``), distil, verify, and write program.py + mips.json."""
+        out: RunStore | str | Path = "runs", seed: int = 0, progress: bool = False,
+        reuse: bool = True, write: bool = True) -> MIPSResult:
+    """Train (or reuse, or take ``network``), distil, verify; with ``write`` the result is a
+    run of study ``mips`` in the store ``out`` (program.py, result.json, a link to the
+    network's search run)."""
     task = get_task(task)
-    if network is None:
-        got = obtain_network(task, budget_seconds, out, seed, progress, reuse)
-    else:
-        got = {"network": check_adapter(network), "desc": type(network).__name__,
-               "seconds": 0.0, "run_dir": None, "accuracy": None}
-    net = got["network"]
+    store = as_store(out)
+    got = (obtain_network(task, budget_seconds, store, seed, progress, reuse) if network is None
+           else Network(check_adapter(network), type(network).__name__))
     t0 = time.monotonic()
     with torch.no_grad():
-        form, src, ver, passes = distill(net, task, got["desc"])
-    hidden = int(net.initial_state(1).shape[-1])
+        form, src, ver, passes = distill(got.net, task, got.desc)
+    hidden = int(got.net.initial_state(1).shape[-1])
     failed = next((p for p in reversed(passes) if not p.ok), None) if src is None else None
     solved = src is not None and ver is not None and ver.passed
     reason = failed.reason if failed else ""
     if src is not None and not solved and ver is not None:    # a faithful program, not correct
         reason = f"{getattr(ver, 'verdict', 'not correct')}: {ver.summary()}"
-    res = MIPSResult(task.name, solved, form, src, ver, net, got["desc"], hidden, got["seconds"],
+    res = MIPSResult(task.name, solved, form, src, ver, got.net, got.desc, hidden, got.seconds,
                      time.monotonic() - t0, passes, failed.name if failed else None, reason,
-                     got["run_dir"], got["accuracy"])
+                     None, got.accuracy, got.run_id)
     if write:
-        save(res, out, seed)
+        save(res, store, seed, MIPSConfig(task.name, budget_seconds, not reuse),
+             fingerprint=task.fingerprint())
     return res
 
 
-
-def save(res: MIPSResult, out: str | Path, seed: int | None = None) -> None:
-    """One run of study ``mips`` in the store: config (task, the network's training run),
-    program.py, mips.json; solved -> done, else failed with the pass that stopped it."""
-    from ..store import RunStore
-    network_run = res.run_dir
-    config = {"task": res.task, "network": res.network_desc, "network_run":
-              Path(network_run).name if network_run else None}
-    with RunStore(out).create("mips", res.task, config, seed=seed) as run:
-        res.run_dir = str(run.dir)
+def save(res: MIPSResult, out: RunStore | str | Path, seed: int | None = None,
+         config: MIPSConfig | None = None, *, run_id: str | None = None,
+         fingerprint: str | None = None) -> Run:
+    """One run of study ``mips`` in the store: config, a link to the network's search run,
+    program.py, fsm.json and the typed result; solved -> done, else failed with the pass that
+    stopped it. ``run_id``: a deterministic id (a sweep point), written again if it exists;
+    ``fingerprint``: the task's (default: the registered task's of that name)."""
+    config = config or MIPSConfig(res.task)
+    if fingerprint is None:
+        fingerprint = get_task(res.task).fingerprint()
+    with as_store(out).create("mips", res.task, config, seed=seed, run_id=run_id,
+                              exist_ok=run_id is not None, fingerprint=fingerprint) as run:
+        res.run_dir, res.run_id = str(run.dir), run.id
+        if res.network_run:
+            run.link("network", res.network_run)
         if res.program_source:
             run.write_text("program.py", res.program_source)
-        v = res.verification
-        key = {"solved": res.solved, "form": res.form, "accuracy": v.accuracy if v else None,
-               "accuracy_2x": v.accuracy_2x if v else None, "hidden": res.hidden}
-        reason = "" if res.solved else (f"not solved: {res.failed_pass}: {res.reason}"
-                                        if res.failed_pass else f"not solved: {res.reason}")
-        run.write_json("mips.json", {**res.to_dict(), "network_run": network_run})
         machine = next((p.extra["machine"] for p in res.passes if "machine" in p.extra), None)
         if machine is not None:
             run.write_json("fsm.json", machine)              # drawn by `algolens report`
-        run.finish(None, status="done" if res.solved else "failed", reason=reason,
-                   key_metrics=key)
+        record = res.record()
+        run.save_result(record)
+        run.finish(None, status="done" if res.solved else "failed", reason=_not_solved(record),
+                   key_metrics=_key_metrics(record))
+    return run
 
 
-# ---------------------------------------------------------------------- benchmark
-def task_fingerprint(task: SequenceTask) -> str:
-    """``task.fingerprint()``: an edited task file is a different point, not a finished one."""
-    return task.fingerprint()
+def _not_solved(r: MIPSRecord) -> str:
+    if r.solved:
+        return ""
+    return f"not solved: {r.failed_pass}: {r.reason}" if r.failed_pass else \
+        f"not solved: {r.reason}"
 
 
-def _point(task: SequenceTask, budget_seconds: float | None, seed: int) -> dict:
-    """What makes two benchmark results of a task the same result (the search is a function of
-    the task and seed; a safety cap, when set, is part of the point because it can bite)."""
-    return {"fingerprint": task_fingerprint(task), "seed": int(seed),
-            "budget_seconds": None if budget_seconds is None else float(budget_seconds)}
+def _key_metrics(r: MIPSRecord) -> dict[str, Any]:
+    return {"solved": r.solved, "form": r.form, "accuracy": r.accuracy,
+            "accuracy_2x": r.accuracy_2x, "hidden": r.hidden}
 
 
-def _run_one(args: tuple) -> dict:
-    """The executor's unit of work: one task, one torch thread (restored afterwards)."""
-    name, budget, out, seed = args
-    return run(name, budget_seconds=budget, out=out, seed=seed).to_dict()   # one thread, scoped
+# ---------------------------------------------------------------------- the studies
+DEMO_TASKS = ("Parity_Last3", "Sum_Last3", "Add_Mod_3", "Binary_Addition", "Newton_Gravity")
 
 
-def _crashed(name: str, reason: str) -> dict:
-    """The record of a task whose run raised: one broken task must not stop the benchmark."""
-    return {"task": name, "solved": False, "form": None, "program": None, "accuracy": None,
-            "accuracy_2x": None, "failed_pass": "run", "reason": reason}
+@dataclass(frozen=True)
+class MIPSConfig:
+    """What a mips run is asked: the task (a point of the benchmark) and how to get its net."""
+
+    task: str = param("Parity_Last3", "the sequence task (`algolens tasks` lists them)")
+    budget_seconds: float | None = param(
+        None, "wall-clock safety cap of the network search (none: limits are counted in steps)")
+    retrain: bool = param(False, "search a new network even if the store holds a solved one "
+                                 "for this task definition")
+
+    def __post_init__(self) -> None:
+        _check_budget(self)
 
 
-def finished_record(folder: str | Path, task: str, point: dict) -> dict | None:
-    """The stored benchmark record of ``task`` in ``folder`` if it was run for the same point
-    (task definition, seed, budget) and did not crash, else None."""
-    rec = _stored_records(Path(folder)).get(task)
-    if rec is None or rec.get("point") != point or rec.get("failed_pass") == "run":
-        return None
-    return rec
+@dataclass(frozen=True)
+class TrainConfig:
+    """What an RNN architecture search is asked."""
+
+    task: str = param("Parity_Last3", "the sequence task (`algolens tasks` lists them)")
+    budget_seconds: float | None = param(
+        None, "wall-clock safety cap (none: the search's limits are counted in steps)")
+
+    def __post_init__(self) -> None:
+        _check_budget(self)
 
 
-def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float | None = None,
-            out: str | Path = "runs", seed: int = 0, progress: bool = True,
-            executor: str = "local", task_files=(), resume: bool = True) -> list[dict]:
-    """Run the benchmark (default: the 62 tasks) on ``executor`` (``"local"`` with ``jobs``
-    processes, or ``"dask://host:port"``); return one JSON record per task, in ``names`` order.
-
-    Records merge by task name into ``out/mips/benchmark.{json,md}`` as each task finishes; with
-    ``resume`` a task already recorded there for the same definition, seed and budget is not
-    run again. ``task_files`` (paths or ``TaskSource``) travel to every worker as source text.
-    """
-    from ..executor import TaskSource, run_items
-    from ..tasks import benchmark_names
-
-    if names is not None and not names:
-        raise ValueError("no task names given; pass --tasks NAME[,NAME...] or leave it out for "
-                         "all 62 benchmark tasks")
-    if budget_seconds is not None and not budget_seconds > 0:
-        raise ValueError(f"--budget-seconds must be > 0 (or left out: no cap), got "
-                         f"{budget_seconds}")
-    names = list(dict.fromkeys(names or benchmark_names()))
-    points = {n: _point(get_task(n), budget_seconds, seed) for n in names}  # fails fast on typos
-    folder = Path(out) / "mips"
-    results = {n: r for n in names
-               if resume and (r := finished_record(folder, n, points[n])) is not None}
-    todo = [(n, (n, budget_seconds, str(out), seed)) for n in _costliest_first(names)
-            if n not in results]
-    sources = tuple(f if isinstance(f, TaskSource) else TaskSource.read(f) for f in task_files)
-    for name, rec in run_items(_run_one, todo, executor, jobs, task_sources=sources,
-                               failed=_crashed, progress=progress, desc="mips", unit="task"):
-        results[name] = {**rec, "point": points[name]}
-        write_benchmark([results[name]], folder)
-    return [results[n] for n in names]
+def _check_budget(config: Any) -> None:
+    """A cap must be > 0; kept as a float, so that 10 and 10.0 are one point (one run id)."""
+    b = config.budget_seconds
+    if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not b > 0):
+        raise ValueError(f"--budget-seconds must be > 0 (or left out: no cap), got {b}")
+    if b is not None:
+        object.__setattr__(config, "budget_seconds", float(b))
 
 
-def _costliest_first(names: list[str]) -> list[str]:
-    """``names`` in the order to start them: a user task (no cost on record) first, then the
-    benchmark tasks by their recorded cost, largest first (``mips_costs.COSTS``), so that the
-    last task to finish does not leave the other workers idle. Only the start order changes,
-    never a result; the returned records keep the order of ``names``."""
-    from .mips_costs import COSTS
-
-    return sorted(names, key=lambda n: -COSTS.get(n, float("inf")))
-
-
-def benchmark_markdown(results: list[dict]) -> str:
-    """The benchmark table beside the paper's MIPS and GPT-4 columns: the program's accuracy on
-    the task at 1x, 2x, 10x the training length, the network's own accuracy at those lengths,
-    the program's agreement with the network (fidelity) and the verdict."""
-    from .mips_paper import paper_columns
-    fmt = lambda v: "" if v is None else f"{v:.4f}"        # noqa: E731
-    at = lambda r, key: "/".join(fmt((r.get(key) or {}).get(k)) for k in ("1x", "2x", "10x"))  # noqa: E731,E501
-    rows = ["| Task | solved | form | acc | acc 2x | acc 10x | net acc 1x/2x/10x | fidelity "
-            "1x/2x/10x | verdict | max formula | hidden | train s | distil s | failed pass "
-            "| paper MIPS | GPT-4 |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        gpt, paper = paper_columns(r["task"])
-        rows.append(f"| {r['task']} | {int(bool(r['solved']))} | {r.get('form') or ''} | "
-                    f"{fmt(r.get('accuracy'))} | {fmt(r.get('accuracy_2x'))} | "
-                    f"{fmt(r.get('accuracy_10x'))} | {at(r, 'network_accuracy_at')} | "
-                    f"{at(r, 'fidelity')} | {r.get('verdict') or ''} | "
-                    f"{r.get('largest_formula') or ''} | "
-                    f"{r.get('hidden') or ''} | {r.get('train_seconds', '')} | "
-                    f"{r.get('distill_seconds', '')} | {r.get('failed_pass') or ''} | "
-                    f"{'' if paper is None else paper} | {'' if gpt is None else gpt} |")
-    solved = sum(bool(r["solved"]) for r in results)
-    sym = sum(bool(r["solved"]) and r.get("form") == "symbolic" for r in results)
-    exact10 = sum(bool(r["solved"]) and r.get("accuracy_10x") == 1.0 for r in results)
-    rows.append(f"\nsolved {solved}/{len(results)} ({sym} symbolic, {exact10} exact at 10x); "
-                f"paper MIPS {sum(paper_columns(r['task'])[1] or 0 for r in results)}, GPT-4 "
-                f"{sum(paper_columns(r['task'])[0] or 0 for r in results)} on these tasks")
-    return "\n".join(rows)
+def _task_run_id(study: Study, config: Any, seed: int) -> str:
+    """``<task>-s<seed>-<hash>``, the hash over the config, the seed and the task's definition
+    (its fingerprint): an edited task file is a new point, not a finished one. ``config`` may
+    also be its JSON (``algolens sweep`` names its points from the JSON it sends)."""
+    data = to_json(config)
+    task = get_task(data["task"]).name
+    body = json.dumps({"study": study.name, "seed": seed, **data,
+                       "fingerprint": get_task(task).fingerprint()}, sort_keys=True)
+    return f"{task}-s{seed}-{hashlib.sha256(body.encode()).hexdigest()[:8]}"
 
 
-def write_benchmark(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
-    """Merge ``results`` by task name into ``folder/benchmark.json`` and rewrite the Markdown
-    table from every record there (benchmark order, then user tasks by name)."""
-    from ..io import atomic_write_json, atomic_write_text
-    folder = Path(folder)
-    merged = {**_stored_records(folder), **{r["task"]: r for r in results}}
-    rows = [merged[n] for n in _table_order(merged)]
-    md = atomic_write_text(folder / "benchmark.md", benchmark_markdown(rows) + "\n")
-    js = atomic_write_json(folder / "benchmark.json", rows)
-    return md, js
+def _older(run: Run, redo: str) -> ValueError:
+    """Why a run has no typed result to read, and what to run."""
+    why = (run.record.reason if run.record is not None and run.record.reason else
+           "it was made by an older algolens or did not finish")
+    return ValueError(f"run {run.id} has no result.json ({why}); re-run `{redo}`")
 
 
-def _stored_records(folder: Path) -> dict[str, dict]:
-    """{task: record} from ``folder/benchmark.json`` (empty if absent or unreadable)."""
-    from ..io import read_json
-    path = folder / "benchmark.json"
-    if not path.is_file():
-        return {}
-    try:
-        rows = read_json(path)
-    except ValueError:
-        return {}
-    return {r["task"]: r for r in rows if isinstance(r, dict) and "task" in r} \
-        if isinstance(rows, list) else {}
+class MIPS(Study[MIPSConfig, MIPSRecord]):
+    """RNN -> verified program: a run distils the network of a ``train`` run (linked by id)."""
+
+    name = "mips"
+    summary = "MIPS: RNN -> verified Python program for sequence tasks (Michaud et al. 2024)"
+    config, result = MIPSConfig, MIPSRecord
+    presets = {"demo": MIPSConfig()}
+    demo_order = 10
+
+    def read_config(self, data: Mapping[str, Any]) -> MIPSConfig:
+        # runs made before the contract also wrote the network's description and folder
+        return super().read_config({k: v for k, v in data.items()
+                                    if k not in ("network", "network_run")})
+
+    def key(self, config: MIPSConfig) -> str:
+        return config.task
+
+    def run_id(self, config: MIPSConfig, seed: int) -> str:
+        return _task_run_id(self, config, seed)
+
+    def train(self, config: MIPSConfig, seed: int, store: RunStore, *,
+              run_id: str | None = None, progress: bool = True) -> Run:
+        res = run(config.task, budget_seconds=config.budget_seconds, out=store, seed=seed,
+                  progress=progress, reuse=not config.retrain, write=False)
+        return save(res, store, seed, config, run_id=run_id)
+
+    def analyze(self, run: Run, *, force: bool = False) -> MIPSRecord:
+        """The run's verified (or failed) program: distillation is its training step; a program
+        of a network that is not correct is labelled by its verdict, never passed off."""
+        found = run.result
+        if found is None:
+            raise _older(run, f"algolens mips {run.key}")
+        return found
+
+    def load_model(self, run: Run) -> Any:
+        """The network the run distilled (its linked ``train`` run)."""
+        return TRAIN.load_model(run.linked("network"))
+
+    def trained(self, result: MIPSRecord) -> bool:
+        return bool(result.solved)
+
+    def summary_row(self, run: Run, result: MIPSRecord | None) -> dict[str, Any]:
+        row: dict[str, Any] = {"run": run.id, "seed": run.seed, "task": run.key}
+        if result is not None:
+            row.update(solved=result.solved, form=result.form, accuracy=result.accuracy,
+                       accuracy_2x=result.accuracy_2x, hidden=result.hidden,
+                       failed_pass=result.failed_pass)
+        return row
+
+    def summary_line(self, run: Run, result: MIPSRecord | None) -> str:
+        if result is None:
+            return f"{run.key}: not distilled"
+        return (f"{result.task}: solved={result.solved} form={result.form} "
+                f"acc={result.accuracy} acc_2x={result.accuracy_2x}")
+
+    def report_section(self, rep: Any, run: Run, result: MIPSRecord | None) -> bool:
+        return False          # drawn by report/sections/mips.py (state machines are plots)
+
+    def demo_points(self) -> list[tuple[MIPSConfig, int]]:
+        return [(MIPSConfig(task=name), 0) for name in DEMO_TASKS]
+
+    def demo_lines(self, pairs: list[tuple[Run, MIPSRecord | None]]) -> list[str]:
+        solved = sum(bool(res and res.solved) for _, res in pairs)
+        return [f"MIPS: {solved}/{len(pairs)} tasks solved with verified programs"]
+
+    def demo_section(self, rep: Any, pairs: list[tuple[Run, MIPSRecord | None]]) -> None:
+        rep.add_heading("RNN → program (MIPS)")
+        rep.add_text(
+            "For each task the architecture search trains the smallest RNN that is 100% correct, "
+            "the distiller reads the network (never the labels) into a state machine and "
+            "formulas, and the emitted standalone program is verified on 10,000 fresh sequences "
+            "and on 2,000 sequences of twice the training length.")
+        rep.add_table([_demo_row(res) for _, res in pairs if res is not None],
+                      caption="Verification is exact match at every position.")
 
 
-def _table_order(records: dict[str, dict]) -> list[str]:
-    from ..tasks import benchmark_names
-    bench = [n for n in benchmark_names() if n in records]
-    return bench + sorted(set(records) - set(bench))
+def _demo_row(r: MIPSRecord) -> dict[str, Any]:
+    return {"task": r.task, "solved": r.solved, "form": r.form or "-", "network": r.network,
+            "accuracy": r.accuracy, "accuracy 2x": r.accuracy_2x,
+            "train s": round(r.train_seconds, 1), "distil s": round(r.distill_seconds, 1),
+            "failed pass": r.failed_pass or ""}
 
 
-# ---------------------------------------------------------------------- registry
-from ..train.runs import load_run as _load_rnn_run  # noqa: E402  (used by this module's studies)
-from .registry import Study  # noqa: E402
+class Train(Study[TrainConfig, SearchSummary]):
+    """The RNN architecture search: one run per search, its network the smallest that solves
+    the task (``algolens train``; ``mips`` runs link to these)."""
+
+    name = "train"
+    summary = "The RNN architecture search: the smallest RNN that solves a task"
+    config, result = TrainConfig, SearchSummary
+    presets = {"parity": TrainConfig()}
+
+    def read_config(self, data: Mapping[str, Any]) -> TrainConfig:
+        # runs made before model.json kept the network's config in config.json
+        return super().read_config({k: v for k, v in data.items()
+                                    if k not in ("format", "model", "shapes")})
+
+    def key(self, config: TrainConfig) -> str:
+        return config.task
+
+    def run_id(self, config: TrainConfig, seed: int) -> str:
+        return _task_run_id(self, config, seed)
+
+    def train(self, config: TrainConfig, seed: int, store: RunStore, *,
+              run_id: str | None = None, progress: bool = True) -> Run:
+        from ..train.search import search
+        res = search(config.task, budget_seconds=config.budget_seconds, seed=seed, out=store,
+                     progress=progress, threads=None, run_id=run_id)
+        return store.open(res.run_id)
+
+    def analyze(self, run: Run, *, force: bool = False) -> SearchSummary:
+        found = run.result
+        if found is None:
+            raise _older(run, f"algolens train {run.key}")
+        return found
+
+    def load_model(self, run: Run) -> Any:
+        from ..train.checkpoint import load_checkpoint
+        return load_checkpoint(run)
+
+    def trained(self, result: SearchSummary) -> bool:
+        return bool(result.solved)
+
+    def summary_row(self, run: Run, result: SearchSummary | None) -> dict[str, Any]:
+        row: dict[str, Any] = {"run": run.id, "seed": run.seed, "task": run.key}
+        if result is not None:
+            row.update(solved=result.solved, accuracy=result.accuracy,
+                       architecture=result.architecture, parameters=result.parameters)
+        return row
 
 
-def load_mips_run(run_dir: str | Path) -> tuple[Any, dict]:
-    """A distilled run (``runs/mips/<run-id>/``): the network it was read from (None if that
-    training run is gone or there was none) and its mips.json record."""
-    from ..io import read_json
-    run_dir = Path(run_dir)
-    if not (run_dir / "mips.json").is_file():
-        raise ValueError(f"{run_dir} has no mips.json; pass a run directory that "
-                         "`algolens mips TASK` wrote (runs/mips/<run-id>)")
-    record = read_json(run_dir / "mips.json")
-    net_dir = record.get("network_run")
-    net = _load_rnn_run(net_dir)[0] if net_dir and Path(net_dir).is_dir() else None
-    return net, record
-
-
-STUDIES = (
-    Study("mips", "MIPS: RNN -> verified Python program for sequence tasks (Michaud et al. 2024)",
-          load_run=load_mips_run),
-    Study("train", "The RNN architecture search: the smallest RNN that solves a task",
-          load_run=_load_rnn_run),
-)
+MIPS_STUDY, TRAIN = MIPS(), Train()
+STUDIES = (MIPS_STUDY, TRAIN)

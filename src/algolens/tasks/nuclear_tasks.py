@@ -12,6 +12,15 @@ involves it; ``involved(task, Z, N)`` lists those nuclides and ``split`` uses it
     >>> bool(sp.heldout_nuclides.size > 200)
     True
 
+The mass tables are table tasks of the task registry (``AME2020``, ``AME2016``): named inputs Z
+and N, one target column per quantity (NaN where AME has no measured value), and seeded splits
+that hold out whole nuclides; a study reads its data through them::
+
+    >>> from algolens import tasks
+    >>> ame = tasks.get("AME2020", kind="table")
+    >>> ame.dataset(("binding",)).tasks, ame.holdout(ame.dataset(("binding",)), 0).seed
+    (('binding',), 0)
+
 Pure numpy, no torch (tasks layer).
 """
 
@@ -22,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nuclear_data import MAGIC, Column, NuclideTable, load  # noqa: F401  (load: doctest)
+from .table import TableTask
 
 # task -> nuclides (dZ, dN) whose masses enter it, relative to the row's nuclide
 TASK_INVOLVES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -178,9 +188,78 @@ def split_by_nuclides(ds: NuclearDataset, train_nuclides: set[tuple[int, int]],
 def discovery_split(tasks: tuple[str, ...] = DEFAULT_TASKS,
                     min_A: int = 8) -> tuple[NuclearDataset, NuclearSplit]:
     """Train on nuclides measured in AME2016 (AME2020 values), test on those first measured in 2020."""
-    t20, t16 = load(2020), load(2016)
-    ds = dataset(t20, tasks)
-    m16 = {(int(z), int(n)) for z, n, m in zip(t16.Z, t16.N, t16.measured) if m}
-    m20 = {(int(z), int(n)) for z, n, m in zip(t20.Z, t20.N, t20.measured) if m}
-    new = {(z, n) for z, n in m20 - m16 if z + n >= min_A}
-    return ds, split_by_nuclides(ds, m16 & m20, new)
+    return _discovery(load(2020), load(2016), tasks, min_A)
+
+
+def _discovery(new_table: NuclideTable, old_table: NuclideTable, tasks: tuple[str, ...],
+               min_A: int) -> tuple[NuclearDataset, NuclearSplit]:
+    ds = dataset(new_table, tasks)
+    m_old = {(int(z), int(n)) for z, n, m in zip(old_table.Z, old_table.N, old_table.measured) if m}
+    m_new = {(int(z), int(n)) for z, n, m in zip(new_table.Z, new_table.N, new_table.measured) if m}
+    new = {(z, n) for z, n in m_new - m_old if z + n >= min_A}
+    return ds, split_by_nuclides(ds, m_old & m_new, new)
+
+
+# ---- the mass tables as table tasks of the registry -----------------------------------------
+
+TARGETS = tuple(TASK_INVOLVES)      # binding energy and the quantities derived from it
+
+
+@dataclass(frozen=True, eq=False)
+class AMETableTask(TableTask):
+    """One AME evaluation as a table task: a row per nuclide, inputs Z and N, a column per
+    quantity of ``TARGETS`` (keV; NaN where the value is estimated or absent). ``dataset`` and
+    ``holdout`` give the rows (Z, N, quantity) -> value a model trains on and the seeded split
+    that holds out whole nuclides; ``split`` is that split on the table's own rows."""
+
+    year: int = 2020
+
+    def table(self) -> NuclideTable:
+        """The parsed evaluation (parsed once per process)."""
+        return load(self.year)
+
+    def dataset(self, tasks: tuple[str, ...] = DEFAULT_TASKS, min_A: int = 1) -> NuclearDataset:
+        """The measured rows of ``tasks`` (see ``dataset``)."""
+        return dataset(self.table(), tasks, min_A)
+
+    def holdout(self, ds: NuclearDataset, seed: int, frac: float = 0.1) -> NuclearSplit:
+        """10% (``frac``) of the measured nuclides with A >= 8 held out, fixed by ``seed``."""
+        return split(ds, seed, frac)
+
+    def discovery(self, tasks: tuple[str, ...], older: AMETableTask,
+                  min_A: int = 8) -> tuple[NuclearDataset, NuclearSplit]:
+        """Rows of ``tasks``: train on the nuclides ``older`` measured already, test on those
+        measured first in this evaluation (A >= ``min_A``)."""
+        return _discovery(self.table(), older.table(), tasks, min_A)
+
+    def split(self, train_frac: float = 0.9, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(train rows, test rows) of the table: nuclides with a measured binding energy, the
+        test rows being the nuclides ``holdout`` holds out with ``frac = 1 - train_frac``."""
+        ds = self.dataset(("binding",))
+        held = {tuple(x) for x in self.holdout(ds, seed, 1.0 - train_frac).heldout_nuclides}
+        t = self.table()
+        keys = [(int(z), int(n)) for z, n in zip(t.Z, t.N)]
+        rows = np.array([t.index(z, n) for z, n in zip(ds.Z, ds.N)])
+        test = np.array(sorted(i for i in rows if keys[i] in held), int)
+        return np.setdiff1d(rows, test), test
+
+
+def ame_task(year: int) -> AMETableTask:
+    """The registry's ``AME<year>`` table task."""
+
+    def build() -> dict[str, np.ndarray]:
+        t = load(year)
+        cols: dict[str, np.ndarray] = {"Z": t.Z, "N": t.N, "A": t.A, "measured": t.measured}
+        for q in TARGETS:
+            c = task_column(t, q)
+            ok = c.calculable & ~c.estimated
+            cols[q], cols[f"{q}_unc"] = np.where(ok, c.value, np.nan), np.where(ok, c.unc, np.nan)
+        return cols
+
+    return AMETableTask(f"AME{year}", ("Z", "N"), TARGETS, build,
+                        f"AME{year} atomic masses: (Z, N) -> binding energy and the separation "
+                        "energies, Q values and odd-even staggering derived from it (keV)",
+                        {"nuclear": True, "year": year, "units": "keV"}, year=year)
+
+
+NUCLEAR_TABLE_TASKS = (ame_task(2020), ame_task(2016))

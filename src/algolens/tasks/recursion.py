@@ -145,17 +145,20 @@ def _successor_task() -> Seq2SeqTask:
         description="n+1 on LSB-first bits (carry over the k trailing ones)")
 
 
-def _traversal_task(name: str, fn, what: str) -> Seq2SeqTask:
+def _traversal_task(name: str, fn, what: str, shortcut: str = "read-table") -> Seq2SeqTask:
     return Seq2SeqTask(
         name, tuple(range(N_LABELS + 2)), tuple(range(N_LABELS)), fn, sample_tree, TREE_TRAIN,
         TREE_OOD, tree_depth, feature_name="depth", size_name="nodes",
         max_input_len=3 * TREE_OOD.hi + 1, max_output_len=TREE_OOD.hi,
-        description=f"{what} labels of a prefix-serialised tree (10=NODE, 11=LEAF)")
+        description=f"{what} labels of a prefix-serialised tree (10=NODE, 11=LEAF)",
+        shortcut=shortcut)
 
 
 RECURSION_TASKS: tuple[Seq2SeqTask, ...] = (
     _successor_task(),
-    _traversal_task("Preorder", preorder, "pre-order"),
+    # pre-order's j-th label is the label after the j-th NODE: a copy pointer that layer-0
+    # attention implements as a vote over label slots (analysis.transformer.vote)
+    _traversal_task("Preorder", preorder, "pre-order", shortcut="attention-vote"),
     _traversal_task("Inorder", inorder, "in-order"),
     _traversal_task("Postorder", postorder, "post-order"),
 )

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .library import BENCHMARK_TASKS
+from .nuclear_tasks import NUCLEAR_TABLE_TASKS
 from .recursion import RECURSION_TASKS
 from .seq2seq import Seq2SeqTask
 from .spec import SequenceTask, TaskError
@@ -23,7 +24,7 @@ from .table import TABLE_TASKS, TableTask
 
 AnyTask = SequenceTask | Seq2SeqTask | TableTask
 KINDS = ("sequence", "seq2seq", "table")
-_SHIPPED = BENCHMARK_TASKS + RECURSION_TASKS + TABLE_TASKS
+_SHIPPED = BENCHMARK_TASKS + RECURSION_TASKS + TABLE_TASKS + NUCLEAR_TABLE_TASKS
 _BENCHMARK = frozenset(t.name for t in _SHIPPED)
 _REGISTRY: dict[str, AnyTask] = {t.name: t for t in _SHIPPED}
 _SOURCE: dict[str, str] = {}        # user task name -> task file it came from

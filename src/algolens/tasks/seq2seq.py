@@ -25,6 +25,7 @@ Seq2SeqReference = Callable[[list], list]
 Seq2SeqSampler = Callable[[np.random.Generator, int, bool], list]
 Feature = Callable[[list], int]
 SPLITS = ("train", "test", "ood", "rare")
+SHORTCUTS = ("read-table", "attention-vote")     # the read-outs ``studies.recursion`` knows
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Seq2SeqTask:
         size_name: what a size counts ("bits", "nodes").
         max_input_len / max_output_len: longest rows any split produces (the model's context).
         description: one line for ``algolens tasks``.
+        shortcut: which shortcut read-out describes a model of the task: "read-table"
+            (attention reads per output step + a rule table) or "attention-vote" (prefix
+            trees: layer-0 attention on label slots as votes; needs NODE/LEAF tokens).
     """
 
     name: str
@@ -77,6 +81,7 @@ class Seq2SeqTask:
     max_input_len: int = 0
     max_output_len: int = 0
     description: str = ""
+    shortcut: str = "read-table"
     kind: str = field(default="seq2seq", init=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +100,9 @@ class Seq2SeqTask:
         for what in ("train", "ood"):
             if not isinstance(getattr(self, what), Split):
                 raise TaskError(f"task {self.name!r}: {what} must be a Split(lo, hi)")
+        if self.shortcut not in SHORTCUTS:
+            raise TaskError(f"task {self.name!r}: shortcut must be one of {list(SHORTCUTS)}, "
+                            f"got {self.shortcut!r}")
 
     def __hash__(self) -> int:
         return hash((self.name, self.input_alphabet, self.output_alphabet))

@@ -3,7 +3,7 @@
 from .checkpoint import load_checkpoint, save_checkpoint
 from .loop import Loop, LoopResult, TrainingDiverged
 from .rnn import TaskData, TrainResult, default_config, train_ensemble
-from .runs import find_run, list_runs, load_run
+from .runs import find_run
 from .search import SearchResult, search
 
 __all__ = [
@@ -15,9 +15,7 @@ __all__ = [
            "TrainingDiverged",
            "default_config",
            "find_run",
-           "list_runs",
            "load_checkpoint",
-           "load_run",
            "save_checkpoint",
            "search",
            "train_ensemble",

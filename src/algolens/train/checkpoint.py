@@ -1,79 +1,89 @@
-"""Checkpoints of one RNN: ``weights.safetensors`` + ``config.json``, written atomically, no pickle.
+"""Checkpoints of one RNN, kept in a run of the store: ``weights.safetensors`` + ``model.json``.
 
-Loading checks everything a silent mismatch could hide: the format tag, the config, every tensor's
-presence, shape, dtype and finiteness. Any problem raises ``ValueError`` naming the file and the
-fix.
+Both files go through the run (``Run.save_weights`` / ``Run.write_json``), so their SHA-256 is in
+the run's manifest, and are read back through it (``Run.load_weights`` / ``Run.artefact``: a
+changed byte is refused before anything is loaded). No pickle. Loading checks everything a
+silent mismatch could hide: the format tag, the model config, every tensor's presence, shape,
+dtype and finiteness. Any problem raises ``ValueError`` naming the file and the fix.
+
+Runs written before ``model.json`` existed kept the model config in ``config.json``; they still
+load.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 
-from ..io import atomic_write_bytes, atomic_write_json, read_json
+from ..io import read_json
 from ..models.rnn import MIPSRNN, RNNConfig
-from ..store import record_checksum, sha256_file
+from ..store import Run, StoreError
 
 FORMAT = "algolens-rnn/1"
 WEIGHTS = "weights.safetensors"
-CONFIG = "config.json"
+MODEL = "model.json"
+LEGACY_CONFIG = "config.json"     # held the model config before model.json (older runs)
 
 
-def save_checkpoint(net: MIPSRNN, run_dir: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write ``net`` to ``run_dir``; refuses (ValueError) to save non-finite weights."""
-    run_dir = Path(run_dir)
+def save_checkpoint(net: MIPSRNN, run: Run) -> None:
+    """Write ``net`` into ``run``; refuses (ValueError) to save non-finite weights."""
     tensors = {k: v.detach().to(torch.float32).contiguous().clone()
                for k, v in net.named_parameters()}
     bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
     if bad:
         raise ValueError(f"refusing to save a checkpoint with NaN/inf weights in {bad}; the "
                          "training run diverged (lower the learning rate)")
-    # weights first, config last: a config.json always points at complete weights
-    data = st_save(tensors, metadata={"format": FORMAT})
-    atomic_write_bytes(run_dir / WEIGHTS, data)
-    record_checksum(run_dir, WEIGHTS, hashlib.sha256(data).hexdigest())
-    # keep the run store's identity fields (study, key, seed, run id) written at its start
-    old = read_json(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else {}
-    keep = {k: old[k] for k in ("study", "key", "seed", "run_id", "fingerprint") if k in old}
-    body = {**keep, "format": FORMAT, "model": net.cfg.to_dict(),
-            "shapes": {k: list(v.shape) for k, v in tensors.items()}, **(meta or {})}
-    atomic_write_json(run_dir / CONFIG, body)
-    record_checksum(run_dir, CONFIG, sha256_file(run_dir / CONFIG))
-    return run_dir
+    # weights first, model.json last: a model.json always describes complete weights
+    run.save_weights(tensors, WEIGHTS, metadata={"format": FORMAT})
+    run.write_json(MODEL, {"format": FORMAT, "model": net.cfg.to_dict(),
+                           "shapes": {k: list(v.shape) for k, v in tensors.items()}})
 
 
-def load_checkpoint(run_dir: str | Path) -> tuple[MIPSRNN, dict[str, Any]]:
-    """Load ``(network in eval mode, config.json contents)``; ValueError on any mismatch."""
-    run_dir = Path(run_dir)
-    cfg_path, w_path = run_dir / CONFIG, run_dir / WEIGHTS
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise ValueError(f"checkpoint {run_dir} is incomplete: {p.name} is missing; the run "
-                             "was interrupted or the folder is not a run directory")
-    meta = read_json(cfg_path)
+def load_checkpoint(run: Run) -> MIPSRNN:
+    """The run's network in eval mode (checksums checked first); ValueError on any mismatch."""
+    meta, where = _model_meta(run)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{cfg_path} is not an algolens RNN checkpoint (format "
+        raise ValueError(f"{where} is not an algolens RNN checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r}, "
                          f"expected {FORMAT!r})")
     try:
         cfg = RNNConfig.from_dict(meta["model"])
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{cfg_path}: the model config is invalid ({e}); the file is corrupt "
+        raise ValueError(f"{where}: the model config is invalid ({e}); the file is corrupt "
                          "or from another version") from e
     net = MIPSRNN(cfg)
-    load_weights_into(net, w_path, net.cfg.describe())
-    return net.eval(), meta
+    _fill(net, _run_tensors(run), run.dir / WEIGHTS, net.cfg.describe())
+    return net.eval()
+
+
+def _model_meta(run: Run) -> tuple[Any, Path]:
+    """model.json (or, in a run older than it, config.json) and where it came from."""
+    name = MODEL if (run.dir / MODEL).is_file() else LEGACY_CONFIG
+    if not (run.dir / name).is_file() or not (run.dir / WEIGHTS).is_file():
+        missing = WEIGHTS if (run.dir / name).is_file() else MODEL
+        raise ValueError(f"checkpoint {run.dir} is incomplete: {missing} is missing; the run "
+                         "was interrupted or did not train a network")
+    return read_json(run.artefact(name)), run.dir / name
+
+
+def _run_tensors(run: Run) -> dict[str, torch.Tensor]:
+    try:
+        return run.load_weights(WEIGHTS)
+    except StoreError:
+        raise                     # a changed file: the store's message names the fix
+    except Exception as e:  # safetensors raises its own error types for truncated/garbled files
+        raise ValueError(f"{run.dir / WEIGHTS} cannot be read as safetensors ({e}); the file is "
+                         "truncated or corrupt: delete the run directory and train again") from e
 
 
 def load_weights_into(net: torch.nn.Module, path: Path, describe: str) -> torch.nn.Module:
     """Fill ``net``'s parameters from the safetensors file ``path``, checking that the file
     reads, that names and shapes match ``net`` (built from the config, ``describe``d in
-    messages) and that every tensor is finite. Any problem is a ``ValueError`` with the fix."""
+    messages) and that every tensor is finite. Any problem is a ``ValueError`` with the fix.
+    (For studies that keep weights outside a ``Run``; RNN runs use ``load_checkpoint``.)"""
     _fill(net, _read_tensors(path), path, describe)
     return net
 
@@ -93,7 +103,7 @@ def _fill(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path,
     missing = sorted(set(params) - set(tensors))
     extra = sorted(set(tensors) - set(params))
     if missing or extra:
-        raise ValueError(f"{path} does not match its config.json: missing tensors {missing}, "
+        raise ValueError(f"{path} does not match its model config: missing tensors {missing}, "
                          f"unexpected tensors {extra}")
     for name, p in params.items():
         t = tensors[name]

@@ -16,21 +16,17 @@ shared ``train.loop.Loop``; this module plugs that fast path in as its step func
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from ..io import atomic_write_bytes, read_json
-from ..models.transformer import Transformer, TransformerConfig, TransformerEnsemble, make_inputs
-from ..store import Run, check_weights, open_run_dir
+from ..models.ensemble import TransformerEnsemble
+from ..models.transformer import Transformer, TransformerConfig, make_inputs
 from ..perf import fast_cpu
+from ..store import WEIGHTS, Run, StoreError
 from .loop import Loop, TrainingDiverged, adamw, linear_warmup
 
 
@@ -60,39 +56,6 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {self.lr}, "
                              f"{self.weight_decay}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        d = dict(d)
-        check_keys(cls, d, "train")
-        d["betas"] = tuple(d.get("betas", (0.9, 0.98)))
-        return cls(**d)
-
-
-def check_keys(cls: type, d: dict, where: str, required: tuple[str, ...] = ()) -> None:
-    """ValueError naming misspelt or missing keys of a saved config section (``config.json``'s
-    ``where``), instead of a TypeError from the dataclass constructor."""
-    from dataclasses import MISSING, fields
-    known = {f.name: f for f in fields(cls) if f.init}
-    unknown = sorted(set(d) - set(known))
-    missing = sorted(n for n, f in known.items() if n not in d and (n in required or (
-        f.default is MISSING and f.default_factory is MISSING)))
-    if unknown or missing:
-        near = {u: difflib.get_close_matches(u, list(known), n=1) for u in unknown}
-        what = [f"unknown key {u!r}" + (f" (did you mean {near[u][0]!r}?)" if near[u] else "")
-                for u in unknown] + [f"missing key {m!r}" for m in missing]
-        raise ValueError(f"config.json section {where!r}: {'; '.join(what)}; fix the file (keys: "
-                         f"{', '.join(known)}) or train the run again")
-
-
-def run_id(cfg: TransformerConfig, tcfg: TrainConfig, seed: int) -> str:
-    """Deterministic id of one run (a pure function of config and seed): merge key of sweeps."""
-    blob = json.dumps([cfg.to_dict(), tcfg.to_dict(), int(seed)], sort_keys=True)
-    digest = hashlib.sha1(blob.encode()).hexdigest()[:8]
-    return f"a{cfg.attn_rate:.3f}-d{cfg.d_model}-s{seed}-{digest}"
-
 
 @dataclass
 class History:
@@ -109,7 +72,6 @@ class History:
 class RunResult:
     """One trained model: its config, seed, curves and how training ended."""
 
-    run_id: str
     config: TransformerConfig
     train: TrainConfig
     seed: int
@@ -129,21 +91,22 @@ class RunResult:
     def summary(self) -> RunSummary:
         h = self.history
         last = lambda xs: xs[-1] if xs else float("nan")
-        return RunSummary(self.run_id, self.seed, self.config.attn_rate, self.config.d_model,
+        return RunSummary(self.seed, self.config.attn_rate, self.config.d_model,
                           self.config.p, self.status, self.reason, self.steps_done, self.seconds,
                           self.n_members, last(h.train_loss), last(h.val_loss),
                           last(h.train_acc), last(h.val_acc))
 
-
-TRAINED_ACC = 0.99       # a run below this validation accuracy counts as "not trained"
+    def record(self) -> TrainingRecord:
+        """What a run keeps of its training (``metrics.json``)."""
+        return TrainingRecord(self.summary(), self.history)
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """How one modular-addition training run ended (metrics.json's "summary"): typed, so that
-    a reader asking for a field that does not exist fails at once instead of getting nothing."""
+    """How one modular-addition training run ended: typed, so that a reader asking for a field
+    that does not exist fails at once instead of getting nothing. Whether the run *learned* is
+    its study's rule (``Study.trained``), not a property of this record."""
 
-    run_id: str
     seed: int
     attn_rate: float
     d_model: int
@@ -158,21 +121,14 @@ class RunSummary:
     train_acc: float
     val_acc: float
 
-    @property
-    def trained(self) -> bool:
-        """Validation (test) accuracy >= ``TRAINED_ACC``: below it the network has not learned
-        the task, and what an analysis reads from it (a verdict, key frequencies) means nothing."""
-        return self.val_acc >= TRAINED_ACC      # NaN (not recorded) -> False
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+@dataclass
+class TrainingRecord:
+    """``metrics.json`` of a modular-addition run: the summary and the curves (one converter,
+    ``algolens.typed``, writes and reads it)."""
 
-    @classmethod
-    def from_dict(cls, d: dict) -> RunSummary:
-        """Read a saved summary; fields a run did not record are NaN (numbers) or ''."""
-        from dataclasses import fields
-        nan = float("nan")
-        return cls(**{f.name: d.get(f.name, "" if f.type == "str" else nan) for f in fields(cls)})
+    summary: RunSummary
+    history: History
 
 
 def split_mask(p: int, frac: float, seed: int) -> torch.Tensor:
@@ -234,19 +190,27 @@ class _Stepper:
         return train, val, logits.detach()
 
 
-def _save_checkpoints(dirs: list[Path], ens: TransformerEnsemble, step: int) -> None:
-    """Each member's weights at ``step`` to ``<dir>/checkpoints/step_NNNNNN.safetensors``."""
-    from safetensors.torch import save
-    for i, d in enumerate(dirs):
-        state = ens.member_state(i)
-        atomic_write_bytes(Path(d) / "checkpoints" / f"step_{step:06d}.safetensors",
-                           save({k: v.contiguous() for k, v in state.items()}))
+def checkpoint_name(step: int) -> str:
+    """The name of a run's checkpoint after ``step`` updates (kept in its manifest)."""
+    return f"{CHECKPOINTS}/step_{step:06d}.safetensors"
+
+
+CHECKPOINTS = "checkpoints"
+
+
+def _save_checkpoints(runs: list[Run], ens: TransformerEnsemble, step: int) -> None:
+    """Each member's weights at ``step`` into its run (``checkpoint_name``, SHA-256 recorded)."""
+    for i, run in enumerate(runs):
+        run.save_weights(ens.member_state(i), name=checkpoint_name(step))
 
 
 def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None = None,
-                   tcfg: TrainConfig = TrainConfig(), checkpoint_dirs: list[Path] | None = None,
+                   tcfg: TrainConfig = TrainConfig(), checkpoint_runs: list[Run] | None = None,
                    progress: bool = True) -> list[RunResult]:
     """Train one model per (seed, α) as one batched computation; one RunResult per member.
+
+    ``checkpoint_runs`` (one run per member) receive the weights every ``tcfg.checkpoint_every``
+    steps (and at step 0) as ``checkpoints/step_NNNNNN.safetensors``, in their manifests.
 
     A member whose loss becomes NaN/inf is frozen out of the loss and marked ``diverged`` with
     the step and a suggested fix; training stops when every member has diverged, at
@@ -257,11 +221,11 @@ def train_ensemble(cfg: TransformerConfig, seeds: list[int], alphas: list[float]
     # zero changes nothing that matters here (the loss is computed in float64); scoped to
     # training, so the caller's setting is back afterwards.
     with fast_cpu(flush_denormal=True):
-        return _train(cfg, seeds, alphas, tcfg, checkpoint_dirs, progress)
+        return _train(cfg, seeds, alphas, tcfg, checkpoint_runs, progress)
 
 
 def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
-           tcfg: TrainConfig, checkpoint_dirs: list[Path] | None, progress: bool
+           tcfg: TrainConfig, checkpoint_runs: list[Run] | None, progress: bool
            ) -> list[RunResult]:
     """The modular plug-in of ``train.loop.Loop``: the ``_Stepper`` fast path as step function,
     metrics from the eval step's own all-pairs logits, per-run curves and divergence reasons."""
@@ -274,8 +238,7 @@ def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
                                     else tcfg.split_seed) for s in seeds]).to(dev)
     stepper = _Stepper(ens, masks, labels, tokens)
     members = [ens.member_config(i) for i in range(E)]
-    results = [RunResult(run_id(members[i], tcfg, seeds[i]), members[i], tcfg, seeds[i],
-                         History(), n_members=E) for i in range(E)]
+    results = [RunResult(members[i], tcfg, seeds[i], History(), n_members=E) for i in range(E)]
     held: dict[str, torch.Tensor] = {}
 
     def step_fn(it: int, evaluate: bool) -> torch.Tensor:
@@ -287,7 +250,7 @@ def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
         return _record(results, it, held["train"], held["val"], correct, masks, alive)
 
     def checkpoint(n: int) -> None:
-        _save_checkpoints(checkpoint_dirs, ens, n)
+        _save_checkpoints(checkpoint_runs, ens, n)
 
     loop = Loop(step_fn, adamw(ens.parameters(), tcfg.lr, tcfg.weight_decay, tcfg.betas,
                                fused=True),
@@ -295,7 +258,7 @@ def _train(cfg: TransformerConfig, seeds: list[int], alphas: list[float] | None,
                 eval_at=lambda it: it % tcfg.eval_every == 0 or it == tcfg.steps - 1,
                 stop_rule=(lambda it, m: m["done"]) if tcfg.stop_at_100 else None,
                 on_diverged=lambda bad, it, loss: _mark_diverged(results, bad, it, loss, tcfg),
-                on_checkpoint=checkpoint if checkpoint_dirs else None,
+                on_checkpoint=checkpoint if checkpoint_runs else None,
                 checkpoint_every=tcfg.checkpoint_every, progress=progress)
     t0 = time.perf_counter()
     try:
@@ -344,101 +307,31 @@ def _record(results: list[RunResult], step: int, train_loss: torch.Tensor,
             "done": all(tr_acc[i] == 1.0 and va_acc[i] == 1.0 for i in live)}
 
 
-# ------------------------------------------------------------------------- run directories
-def setting_key(cfg: TransformerConfig) -> str:
-    """The run store's key of a modular-addition run: modulus, width and attention rate."""
-    return f"p{cfg.p}-d{cfg.d_model}-a{cfg.attn_rate:.3f}"
-
-
-def _run_config(cfg: TransformerConfig, tcfg: TrainConfig) -> dict:
-    return {"model": cfg.to_dict(), "train": tcfg.to_dict()}
-
-
-def start_runs(dirs: list[Path], configs: list[TransformerConfig], tcfg: TrainConfig,
-               seeds: list[int]) -> list[Run]:
-    """Index each ``<root>/<study>/<run-id>`` folder as a running run before training starts."""
-    runs = []
-    for d, cfg, seed in zip(dirs, configs, seeds):
-        store, study, rid = open_run_dir(d)
-        runs.append(store.create(study, setting_key(cfg), _run_config(cfg, tcfg), seed=seed,
-                                 run_id=rid, exist_ok=True))
-    return runs
-
-
-def save_run(run_dir: str | Path, result: RunResult, extra_metrics: dict | None = None) -> Path:
-    """Write config.json, weights.safetensors (SHA-256 recorded) and metrics.json (atomic; no
-    pickle) and mark the run done (or failed, if it diverged) in the run store's index."""
-    run_dir = Path(run_dir)
-    store, study, rid = open_run_dir(run_dir)
-    run = store.create(study, setting_key(result.config),
-                       _run_config(result.config, result.train), seed=result.seed, run_id=rid,
-                       exist_ok=True)
-    run.save_weights(result.state)
-    metrics = {"summary": result.summary().to_dict(), "history": asdict(result.history)}
-    metrics.update(extra_metrics or {})
-    s = result.summary().to_dict()
-    analysis = (extra_metrics or {}).get("analysis", {})
-    key = {k: analysis[k] for k in ("verdict", "s_g", "q", "circularity") if k in analysis}
-    key.update({k: s[k] for k in ("val_acc", "train_acc", "val_loss", "steps_done", "attn_rate")})
-    if "verdict" in key and not s["val_acc"] >= TRAINED_ACC:     # no verdict for a net that
-        key["verdict"] = f"not trained (accuracy {s['val_acc']:.2f})"  # did not learn
-    run.finish(metrics, status="done" if result.status == "ok" else "failed",
-               reason=result.reason, key_metrics=key)
-    return run_dir
-
-
-def load_run(run_dir: str | Path, checkpoint: str | None = None) -> Transformer:
-    """Load a run directory's model (final weights, or ``checkpoints/<checkpoint>``).
-
-    Corrupt, changed (SHA-256) or mismatched weights raise ``ValueError`` naming the file and
-    the fix."""
-    run_dir = Path(run_dir)
-    conf = read_config(run_dir)
-    path = run_dir / "weights.safetensors" if checkpoint is None else \
-        run_dir / "checkpoints" / checkpoint
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; did the run finish?")
-    if checkpoint is None:
-        check_weights(run_dir)
-    return load_weights(model_config(conf), path)
-
-
-def read_config(run_dir: str | Path) -> dict:
-    """config.json of a modular-addition run; ValueError with the fix for any other run (an
-    RNN run of ``train``/``mips`` names the command that reads it)."""
-    run_dir = Path(run_dir)
-    conf = read_json(run_dir / "config.json")
-    if "model" in conf and "train" in conf:
-        return conf
-    study = conf.get("study") or ("train" if "hidden" in conf else "unknown")
-    task, root = conf.get("key") or conf.get("task") or "TASK", run_dir.parent.parent
-    what = {"train": f"an RNN search run (`algolens train`): distil it with `algolens mips "
-                     f"{task} --out {root}`",
-            "mips": f"an RNN program run (`algolens mips`): see it with `algolens report "
-                    f"{run_dir}`"}.get(study, f"a run of study {study!r}")
-    raise ValueError(f"{run_dir} is {what}, not a transformer run of modular addition; "
-                     "`clock-pizza analyze` and `grokking analyze` take runs/clock_pizza/<id> or "
-                     "runs/grokking/<id>")
-
-
-def model_config(conf: dict) -> TransformerConfig:
-    """The run's ``TransformerConfig`` from its config.json (misspelt keys named)."""
-    model = {k: v for k, v in conf["model"].items() if k != "n_ctx"}     # derived, not a key
-    check_keys(TransformerConfig, model, "model", required=("p", "d_model", "n_heads", "d_mlp"))
-    return TransformerConfig.from_dict(model)
-
-
-def load_weights(cfg: TransformerConfig, path: str | Path) -> Transformer:
-    """A ``Transformer`` of shape ``cfg`` with the weights of the safetensors file ``path``."""
-    from .checkpoint import load_weights_into
+# ------------------------------------------------------------------------- runs of the store
+def load_model(cfg: TransformerConfig, run: Run, name: str = WEIGHTS) -> Transformer:
+    """A ``Transformer`` of shape ``cfg`` with the weights ``name`` of ``run`` (the final
+    weights or a ``checkpoint_name``), read through the run: a file whose SHA-256 differs from
+    the manifest is refused (``StoreError`` naming the run and the file), a truncated or
+    mismatched one is a ``ValueError`` with the fix."""
+    from .checkpoint import _fill
+    try:
+        tensors = run.load_weights(name)
+    except StoreError:
+        raise
+    except Exception as e:  # safetensors raises its own error types for truncated files
+        raise ValueError(f"run {run.id}: {name} cannot be read as safetensors ({e}); the file "
+                         f"is truncated or corrupt: delete {run.dir} and train again") from e
     net = Transformer(cfg, seed=None)
-    return load_weights_into(net, Path(path), str(cfg.to_dict()))
+    _fill(net, tensors, run.dir / name, str(cfg.to_dict()))
+    return net
 
 
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of every intermediate checkpoint, in step order."""
-    paths = sorted((Path(run_dir) / "checkpoints").glob("step_*.safetensors"))
-    return [(int(p.stem.split("_")[1]), p) for p in paths]
+def list_checkpoints(run: Run) -> list[tuple[int, str]]:
+    """``(step, name)`` of every checkpoint the run recorded in its manifest, in step order."""
+    from ..store import _manifest
+    names = [n for n in _manifest(run.dir) if n.startswith(f"{CHECKPOINTS}/step_")
+             and n.endswith(".safetensors")]
+    return sorted((int(n.rsplit("_", 1)[1].split(".")[0]), n) for n in names)
 
 
 def sec_per_1k(result: RunResult) -> float:

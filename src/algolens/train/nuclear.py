@@ -20,8 +20,9 @@ bar); ``train()`` runs it. Runs are a function of (config, seed).
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,7 +30,8 @@ import torch
 from ..models.embed_mlp import EmbedMLP, EmbedMLPConfig
 from .loop import Loop, adamw, warmup_cosine
 from ..tasks.nuclear_physics import SEMF, physics_inputs
-from ..tasks.nuclear_tasks import NuclearDataset, NuclearSplit
+from ..tasks.nuclear_tasks import TASK_INVOLVES, NuclearDataset, NuclearSplit
+from ..typed import from_json, to_json
 
 # Garvey–Kelson relations as (dZ, dN, sign) on binding energies (the linear mass terms cancel)
 GK_TRANSVERSE = ((-2, 2, 1), (0, 0, -1), (-1, 0, 1), (-1, 2, -1), (0, 1, 1), (-2, 1, -1))
@@ -65,18 +67,12 @@ class NuclearTrainConfig:
     embed_weight_decay: float | None = None
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.lr <= 0 or self.gk_weight < 0 or self.aux_weight < 0:
-            raise ValueError(
-                "steps >= 1, lr > 0, gk_weight >= 0 and aux_weight >= 0 are required; "
-                f"got steps={self.steps}, lr={self.lr}, gk_weight={self.gk_weight}, "
-                f"aux_weight={self.aux_weight}"
-            )
+        _check_numbers(self)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
-        if not self.tasks or self.tasks[0] != "binding":
-            raise ValueError(f"tasks must start with 'binding', got {self.tasks}")
+        _check_tasks(tuple(self.tasks))
 
     def model_config(self) -> EmbedMLPConfig:
         return EmbedMLPConfig(
@@ -90,13 +86,58 @@ class NuclearTrainConfig:
         )
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["tasks"] = list(self.tasks)
-        return d
+        """The config as JSON values (benchmark result files keep it so)."""
+        return to_json(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> NuclearTrainConfig:
-        return cls(**{**d, "tasks": tuple(d["tasks"])})
+        """A config read back from ``to_dict`` (benchmark result files)."""
+        return from_json(cls, d)
+
+    def memory_bytes(self) -> int:
+        """A generous estimate of the memory one training run needs: AdamW keeps four copies
+        of every parameter; the full-batch forward and backward passes keep about twelve
+        [members, grid, d_model] activations per residual block (grid: the 3558 AME nuclides)."""
+        E, d, e = self.n_members, self.d_model, self.d_embed
+        d_in = 2 * e + (9 if self.physics_inputs else 0)
+        params = E * ((120 + 180) * e + d_in * d + self.n_blocks * 2 * (d * d + d)
+                      + d * (len(self.tasks) + 1))
+        acts = E * GRID_NUCLIDES * (d * (12 * self.n_blocks + 8) + d_in * 4)
+        return (4 * params + acts) * (8 if self.dtype == "float64" else 4)
+
+
+GRID_NUCLIDES = 3558          # nuclides of AME2020: the grid every training step evaluates
+
+
+def _check_numbers(cfg: NuclearTrainConfig) -> None:
+    """Sizes >= 1 and finite, non-negative rates and weights, naming the setting that is off."""
+    for name in ("steps", "d_embed", "d_model", "n_members"):
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not isinstance(cfg.n_blocks, int) or cfg.n_blocks < 0:
+        raise ValueError(f"n_blocks must be an integer >= 0, got {cfg.n_blocks!r}")
+    for name in ("lr", "init_scale", "weight_decay", "gk_weight", "aux_weight",
+                 "embed_weight_decay"):
+        v = getattr(cfg, name)
+        if v is None and name == "embed_weight_decay":
+            continue
+        positive = name in ("lr", "init_scale")
+        if not math.isfinite(v) or v < 0 or (positive and v == 0):
+            raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, "
+                             f"got {v!r}; pass another --{name.replace('_', '-')}")
+
+
+def _check_tasks(tasks: tuple[str, ...]) -> None:
+    """First 'binding', each task known and listed once."""
+    if not tasks or tasks[0] != "binding":
+        raise ValueError(f"tasks must start with 'binding', got {tasks}")
+    unknown = [t for t in tasks if t not in TASK_INVOLVES]
+    if unknown:
+        raise ValueError(f"unknown nuclear task(s) {unknown}; choose from {list(TASK_INVOLVES)}")
+    twice = sorted({t for t in tasks if tasks.count(t) > 1})
+    if twice:
+        raise ValueError(f"task(s) {twice} listed twice in {','.join(tasks)}; list each once")
 
 
 # Named presets of ``algolens nuclear train --preset``. "accuracy": the benchmark model (SEMF+shell

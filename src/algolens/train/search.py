@@ -31,13 +31,16 @@ Every limit is counted in work -- the plan is fixed, each candidate has a step c
 (``Candidate.max_steps``), a polish is ``POLISH_STEPS`` steps -- so the network found is a
 function of (task, seed) alone, whatever the machine's load. ``budget_seconds`` is only a safety
 cap: when it bites, the search stops and its result says ``budget_exhausted`` (in the
-SearchResult, metrics.json, the run index and the CLI), never silently a different answer.
+SearchResult, the run's result.json, the run index and the CLI), never silently a different answer.
+
+A search with a store is one run of study ``train`` (``runs.py``): its resume state, network and
+typed result (``SearchSummary``) are written through the ``Run``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +48,9 @@ import numpy as np
 import torch
 
 from .. import tasks as task_registry
-from ..io import atomic_write_json
 from ..models.rnn import MIPSRNN, RNNConfig
 from ..perf import fast_cpu
+from ..store import Run, RunStore
 from ..tasks.spec import SequenceTask
 from . import runs
 from .checkpoint import save_checkpoint
@@ -91,6 +94,23 @@ class Candidate:
 
 
 @dataclass
+class SearchSummary:
+    """The typed result of a search run (its ``result.json``): what ``algolens train`` found."""
+
+    task: str
+    accuracy: float               # on 10,000 fresh sequences never used for selection
+    solved: bool
+    seconds: float
+    parameters: int
+    hidden_size: int
+    architecture: str
+    encoding: str
+    budget_exhausted: bool
+    n_test: int = N_TEST
+    tried: list[dict[str, Any]] = field(default_factory=list)   # one row per architecture
+
+
+@dataclass
 class SearchResult:
     """The outcome of ``search``; ``tried`` has one row per architecture trained."""
 
@@ -105,6 +125,13 @@ class SearchResult:
     run_dir: Path | None
     budget_exhausted: bool = False    # the safety cap bit: the best found so far, not the answer
     budget_seconds: float | None = None                       # the safety cap (None: none)
+    run_id: str | None = None         # the search's run in the store (None: not stored)
+
+    def record(self) -> SearchSummary:
+        """The typed result the run keeps (``result.json``)."""
+        return SearchSummary(self.task, self.accuracy, self.solved, self.seconds,
+                             self.parameters, self.config.hidden, self.config.describe(),
+                             self.config.encoding, self.budget_exhausted, N_TEST, self.tried)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (what ``algolens train --json`` prints)."""
@@ -113,7 +140,7 @@ class SearchResult:
                 "hidden_size": self.config.hidden, "architecture": self.config.describe(),
                 "encoding": self.config.encoding, "parameters": self.parameters,
                 "seconds": round(self.seconds, 2), "tried": self.tried,
-                "run_dir": str(self.run_dir) if self.run_dir else None}
+                "run_dir": str(self.run_dir) if self.run_dir else None, "run": self.run_id}
 
 
 # ------------------------------------------------------------------ the plan
@@ -180,39 +207,42 @@ def make_data(task: SequenceTask, seed: int) -> _Data:
 
 
 def search(task: SequenceTask | str, *, budget_seconds: float | None = None, seed: int = 0,
-           out: str | Path | None = "runs", resume: bool = False,
-           progress: bool = True, threads: int | None = 1) -> SearchResult:
+           out: RunStore | str | Path | None = "runs", resume: bool = False,
+           progress: bool = True, threads: int | None = 1, run_id: str | None = None
+           ) -> SearchResult:
     """Find the smallest RNN that solves ``task`` (see the module docstring for the plan).
 
     The result is a function of (task, seed). ``budget_seconds`` (default: none) is a safety cap
     on wall-clock time; if it bites, the result is marked ``budget_exhausted``. Training runs on
     ``threads`` torch threads (default 1, as ``algolens train`` and ``algolens mips`` do: a
     different count changes float summation order, so the network found; None keeps the
-    process's count); the caller's count is restored afterwards.
+    process's count); the caller's count is restored afterwards. ``out`` is the run store (or
+    its root folder; None: nothing is stored); ``run_id`` a deterministic id for the run.
     """
+    store = out if isinstance(out, RunStore) or out is None else RunStore(out)
     with fast_cpu(threads=threads):
-        return _search(task, budget_seconds, seed, out, resume, progress)
+        return _search(task, budget_seconds, seed, store, resume, progress, run_id)
 
 
-def _search(task, budget_seconds, seed, out, resume, progress) -> SearchResult:
+def _search(task, budget_seconds, seed, store, resume, progress, run_id) -> SearchResult:
     task = task_registry.get(task)
     if budget_seconds is not None and not budget_seconds > 0:
         raise ValueError(f"budget_seconds must be > 0 (or None for no cap), got {budget_seconds}")
     t0 = time.monotonic()
     cap = _Cap(None if budget_seconds is None else t0 + budget_seconds, budget_seconds)
-    run_dir = _open_run(task, out, resume, seed)
-    tried = runs.read_progress(run_dir) if run_dir else []
+    run, resumed = _open_run(task, store, resume, seed, budget_seconds, run_id)
+    tried = runs.read_progress(run) if resumed else []
     try:
         data = make_data(task, seed)
-        found = _try_all(task, data, tried, run_dir, cap, seed, progress)
+        found = _try_all(task, data, tried, run, cap, seed, progress)
     except BaseException as e:
-        if run_dir is not None:
+        if run is not None:
             stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
-            runs.finish_run(out, run_dir, "interrupted" if stopped else "failed",
+            runs.finish_run(run, "interrupted" if stopped else "failed",
                             reason="interrupted: `algolens train TASK --resume` continues it"
                             if stopped else f"{type(e).__name__}: {e}")
         raise
-    return _finish(task, found, tried, run_dir, out, time.monotonic() - t0, cap)
+    return _finish(task, found, tried, run, time.monotonic() - t0, cap)
 
 
 @dataclass
@@ -240,18 +270,20 @@ def exhausted_reason(seconds: float | None) -> str:
             "(raise or drop --budget-seconds)")
 
 
-def _open_run(task: SequenceTask, out: str | Path | None, resume: bool, seed: int
-              ) -> Path | None:
-    if out is None:
-        return None
+def _open_run(task: SequenceTask, store: RunStore | None, resume: bool, seed: int,
+              budget_seconds: float | None, run_id: str | None) -> tuple[Run | None, bool]:
+    """(the search's run, whether it continues an unfinished one)."""
+    if store is None:
+        return None, False
     if resume:
-        old = runs.find_unfinished(task.name, out, task.fingerprint())
+        old = runs.find_unfinished(store, task.name, task.fingerprint())
         if old is not None:
-            return runs.reopen_run(out, old)
-    return runs.start_run(out, task.name, fingerprint=task.fingerprint(), seed=seed)
+            return runs.reopen_run(store, old), True
+    return runs.start_run(store, task.name, seed=seed, budget_seconds=budget_seconds,
+                          fingerprint=task.fingerprint(), run_id=run_id), False
 
 
-def _try_all(task, data, tried, run_dir, cap: _Cap, seed, progress):
+def _try_all(task, data, tried, run: Run | None, cap: _Cap, seed, progress):
     """Train candidates in order; return (net, cfg, test_acc) of the winner or the best loser."""
     cands = plan(task, data.train)
     done = {row["key"] for row in tried}
@@ -265,8 +297,8 @@ def _try_all(task, data, tried, run_dir, cap: _Cap, seed, progress):
             break
         row, net, cfg, acc = _try_one(task, cand, data, cap, seed + i, bar)
         tried.append(row)
-        if run_dir is not None:
-            runs.write_progress(run_dir, tried)
+        if run is not None:
+            runs.write_progress(run, tried)
         if net is not None and (best is None or acc > best[2]):
             best = (net, cfg, acc)
         if acc >= 1.0 or cap.hit:
@@ -405,38 +437,35 @@ def _linear_start(train: TaskData, cfg: RNNConfig):
     return init
 
 
-def _finish(task, found, tried, run_dir, out, seconds, cap: _Cap) -> SearchResult:
+def _finish(task, found, tried, run: Run | None, seconds, cap: _Cap) -> SearchResult:
     if found is None:
         diverged = [row["reason"] for row in tried if row.get("status") == "diverged"]
         reason = (f"every architecture tried diverged (NaN/inf loss); first: {diverged[0]}"
                   if diverged and not cap.hit else
                   "budget exhausted before any architecture was trained; raise or drop "
                   "--budget-seconds")
-        if run_dir is not None:
-            runs.finish_run(out, run_dir, "failed", reason=reason)
+        if run is not None:
+            runs.finish_run(run, "failed", reason=reason)
         if diverged and not cap.hit:
             raise TrainingDiverged(reason)
         raise ValueError(f"{task.name}: {reason}")
     net, cfg, acc = found          # acc: on 10,000 fresh sequences never used for selection
     result = SearchResult(task.name, net, cfg, acc, acc >= 1.0, seconds, cfg.n_params(),
-                          tried, run_dir, budget_exhausted=cap.hit, budget_seconds=cap.seconds)
-    if run_dir is not None:
-        _write_run(result, out)
+                          tried, run.dir if run else None, budget_exhausted=cap.hit,
+                          budget_seconds=cap.seconds, run_id=run.id if run else None)
+    if run is not None:
+        _write_run(result, run)
     return result
 
 
-def _write_run(r: SearchResult, out) -> None:
-    save_checkpoint(r.network, r.run_dir, {"task": r.task})
-    atomic_write_json(r.run_dir / "metrics.json", {
-        "task": r.task, "accuracy": r.accuracy, "solved": r.solved, "seconds": r.seconds,
-        "parameters": r.parameters, "hidden_size": r.config.hidden, "n_test": N_TEST,
-        "architecture": r.config.describe(), "budget_exhausted": r.budget_exhausted,
-        "tried": r.tried})
+def _write_run(r: SearchResult, run: Run) -> None:
+    save_checkpoint(r.network, run)
+    run.save_result(r.record())
     status = "done" if r.solved and not r.budget_exhausted else "failed"
     reason = (exhausted_reason(r.budget_seconds) if r.budget_exhausted else "" if r.solved
               else f"no architecture in the plan reached 100% (best {r.accuracy:.4f})")
-    runs.finish_run(out, r.run_dir, status, reason, r.accuracy, r.config.hidden,
-                    r.parameters, r.seconds)
+    runs.finish_run(run, status, reason, accuracy=r.accuracy, hidden=r.config.hidden,
+                    parameters=r.parameters, seconds=r.seconds)
 
 
 def _bar(task: SequenceTask, total: int, progress: bool):

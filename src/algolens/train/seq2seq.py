@@ -69,6 +69,59 @@ class Scores:
                                sorted(self.by_feature.items())}}
 
 
+@dataclass
+class FeatureScore:
+    n: int
+    exact: float
+
+
+@dataclass
+class SplitScore:
+    """``Scores`` as a run keeps them: exact / per-token accuracy on one split, by the task's
+    feature value (a string key, as in JSON)."""
+
+    n: int
+    exact: float
+    per_token: float
+    by_feature: dict[str, FeatureScore]
+
+    @classmethod
+    def of(cls, sc: Scores) -> SplitScore:
+        return cls(sc.n, sc.exact, sc.per_token, {str(k): FeatureScore(n, a) for k, (n, a) in
+                                                  sorted(sc.by_feature.items())})
+
+
+@dataclass
+class HistoryPoint:
+    """One evaluation during training (fresh in-distribution rows)."""
+
+    step: int
+    loss: float
+    exact: float
+    per_token: float
+
+
+@dataclass
+class TrainingSummary:
+    """What a training run gave: steps, time, the evaluation history and the final accuracy on
+    fresh rows of each split (a run's ``metrics.json``)."""
+
+    steps: int
+    train_seconds: float
+    history: list[HistoryPoint]
+    test: SplitScore
+    rare: SplitScore
+    ood: SplitScore
+
+
+def evaluate_splits(model: Seq2SeqTransformer, task: Seq2SeqTask, n: int, seed: int
+                    ) -> dict[str, SplitScore]:
+    """Exact / per-token accuracy on ``n`` fresh rows (from ``seed``) of the test, rare and
+    ood splits, stratified by the task's feature."""
+    return {s: SplitScore.of(score(model, task, task.sample(n, seed, s)))
+            for s in ("test", "rare", "ood")}
+
+
 def model_config_for(task: Seq2SeqTask, **shape) -> Seq2SeqConfig:
     return Seq2SeqConfig(task.input_alphabet, task.output_alphabet, task.max_input_len,
                          task.max_output_len, **shape)
@@ -113,7 +166,7 @@ def stratify(values: np.ndarray, feature: np.ndarray) -> dict[int, tuple[int, fl
 class TrainResult:
     model: Seq2SeqTransformer
     steps: int
-    history: list[dict]        # one row per evaluation: step, loss, exact, per_token
+    history: list[HistoryPoint]        # one row per evaluation
 
 
 def _schedule(tcfg: Seq2SeqTrainConfig):
@@ -136,7 +189,7 @@ def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed:
     model = Seq2SeqTransformer(cfg, seed=seed)
     rng = np.random.default_rng([seed, 1])
     held = task.sample(tcfg.eval_n, np.random.default_rng([seed, 2]), "test")
-    history: list[dict] = []
+    history: list[HistoryPoint] = []
     loss = {"pending": torch.zeros(()), "done": float("nan")}   # the last update's loss
 
     def step_fn(it: int, evaluate: bool) -> torch.Tensor:
@@ -150,8 +203,7 @@ def train(task: Seq2SeqTask, cfg: Seq2SeqConfig, tcfg: Seq2SeqTrainConfig, seed:
 
     def eval_fn(it: int, alive: torch.Tensor) -> dict:
         sc = score(model, task, held)
-        history.append({"step": it, "loss": loss["done"], "exact": sc.exact,
-                        "per_token": sc.per_token})
+        history.append(HistoryPoint(it, loss["done"], sc.exact, sc.per_token))
         return {"loss": loss["done"], "exact": sc.exact}
 
     out = Loop(step_fn, adamw(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay),

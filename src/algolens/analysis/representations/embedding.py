@@ -43,6 +43,22 @@ def _residualise(X: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 @dataclass
+class EmbeddingSummary:
+    """What ``EmbeddingPCA`` read out of one table (``magic_kink_percentiles`` keyed by the magic
+    number as text, as JSON keeps it)."""
+
+    name: str
+    explained_variance_ratio: list[float]
+    parity_pc: int
+    parity_accuracy: float
+    slow_fraction: float
+    parity_fraction: float
+    helix_period: float
+    helix_fraction: float
+    magic_kink_percentiles: dict[str, float]
+
+
+@dataclass
 class EmbeddingPCA:
     """Helix / parity / magic-number read-out of one embedding table (fit -> self)."""
 
@@ -113,23 +129,22 @@ class EmbeddingPCA:
         all_c = np.array(list(curv.values()))
         self.magic_kinks_ = {m: float(100 * (all_c < curv[m]).mean()) for m in MAGIC if m in curv}
 
-    def summary(self) -> dict:
-        return {
-            "name": self.name,
-            "explained_variance_ratio": self.pca_.explained_variance_ratio_[: self.n_pcs].tolist(),
-            "parity_pc": self.parity_pc_,
-            "parity_accuracy": self.parity_accuracy_,
-            "slow_fraction": self.slow_fraction_,
-            "parity_fraction": self.parity_fraction_,
-            "helix_period": self.helix_period_,
-            "helix_fraction": self.helix_fraction_,
-            "magic_kink_percentiles": self.magic_kinks_,
-        }
+    def summary(self) -> EmbeddingSummary:
+        return EmbeddingSummary(
+            name=self.name,
+            explained_variance_ratio=self.pca_.explained_variance_ratio_[: self.n_pcs].tolist(),
+            parity_pc=int(self.parity_pc_),
+            parity_accuracy=float(self.parity_accuracy_),
+            slow_fraction=float(self.slow_fraction_),
+            parity_fraction=float(self.parity_fraction_),
+            helix_period=float(self.helix_period_),
+            helix_fraction=float(self.helix_fraction_),
+            magic_kink_percentiles={str(m): float(v) for m, v in self.magic_kinks_.items()},
+        )
 
-    def plot(self, path) -> None:
+    def figure(self):
         """Four panels: explained variance, PC0-PC1 path, parity PC, curvature with magic numbers."""
-        from ...io import atomic_write_bytes
-        from ._plot import figure_bytes, subplots
+        from ._plot import subplots
 
         fig, ax = subplots(2, 2, (10, 8))
         ev = self.pca_.explained_variance_ratio_[:10]
@@ -159,4 +174,12 @@ class EmbeddingPCA:
             title=f"curvature; helix period {self.helix_period_:.1f}, {self.helix_fraction_:.1%} of variance",
             xlabel=self.name,
         )
-        atomic_write_bytes(path, figure_bytes(fig))
+        fig.tight_layout()
+        return fig
+
+    def plot(self, path) -> None:
+        """``figure()`` as a PNG file at ``path``."""
+        from ...io import atomic_write_bytes
+        from ._plot import figure_bytes
+
+        atomic_write_bytes(path, figure_bytes(self.figure()))

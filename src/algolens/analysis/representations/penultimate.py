@@ -21,6 +21,16 @@ from .pca import PCA
 
 
 @dataclass
+class PenultimateSummary:
+    """Variance, readout share and truncation curve of the leading penultimate PCs."""
+
+    explained_variance_ratio: list[float]
+    readout_share: list[float]
+    truncation_rms_keV: list[float]      # [k]: held-out binding RMS keeping the first k PCs
+    full_rms_keV: float
+
+
+@dataclass
 class PenultimatePCA:
     """Penultimate-layer PCs, readout shares and the PC-truncation curve (fit -> self)."""
 
@@ -67,18 +77,17 @@ class PenultimatePCA:
         self.full_rms_ = float(np.sqrt((((partial[ok, -1] - target[ok]) * r[ok]) ** 2).mean()) * 1000)
         return self
 
-    def summary(self) -> dict:
-        return {
-            "explained_variance_ratio": self.pca_.explained_variance_ratio_[:8].tolist(),
-            "readout_share": self.readout_share_[:8].tolist(),
-            "truncation_rms_keV": self.truncation_rms_.tolist(),
-            "full_rms_keV": self.full_rms_,
-        }
+    def summary(self) -> PenultimateSummary:
+        return PenultimateSummary(
+            explained_variance_ratio=self.pca_.explained_variance_ratio_[:8].tolist(),
+            readout_share=self.readout_share_[:8].tolist(),
+            truncation_rms_keV=self.truncation_rms_.tolist(),
+            full_rms_keV=float(self.full_rms_),
+        )
 
-    def plot(self, path, n_maps: int = 4) -> None:
+    def figure(self, n_maps: int = 4):
         """Heat maps of the first PCs over (Z, N), readout shares and the truncation curve."""
-        from ...io import atomic_write_bytes
-        from ._plot import figure_bytes, heatmap, subplots
+        from ._plot import heatmap, subplots
 
         fig, ax = subplots(2, 3, (15, 8))
         for i in range(min(n_maps, 4)):
@@ -97,4 +106,12 @@ class PenultimatePCA:
         ax.flat[5].axhline(self.full_rms_, color="grey", ls="--", label="all PCs")
         ax.flat[5].set(title="held-out binding RMS keeping first k PCs", xlabel="k", ylabel="keV")
         ax.flat[5].legend()
-        atomic_write_bytes(path, figure_bytes(fig))
+        fig.tight_layout()
+        return fig
+
+    def plot(self, path, n_maps: int = 4) -> None:
+        """``figure()`` as a PNG file at ``path``."""
+        from ...io import atomic_write_bytes
+        from ._plot import figure_bytes
+
+        atomic_write_bytes(path, figure_bytes(self.figure(n_maps)))

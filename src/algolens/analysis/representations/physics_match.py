@@ -85,6 +85,30 @@ def _scores(S: np.ndarray, y: np.ndarray, n_probe: int, folds: int, seed: int) -
 
 
 @dataclass
+class TermMatch:
+    """One physics term against the PCs: the best single PC, the probe's cross-validated R² and
+    the null's 95th percentiles."""
+
+    term: str
+    best_pc: int
+    best_abs_r: float
+    probe_r2: float
+    null_r2_q95: float
+    null_abs_r_q95: float
+    above_null: bool
+
+
+@dataclass
+class PhysicsMatchSummary:
+    """Every term's match, and the null of random smooth functions of (Z, N)."""
+
+    terms: list[TermMatch]
+    null_r2_mean: float
+    null_r2_q95: float
+    null_abs_r_mean: float
+
+
+@dataclass
 class PhysicsMatch:
     """Physics terms vs PCs, with a random-smooth-function null (fit -> self)."""
 
@@ -122,17 +146,20 @@ class PhysicsMatch:
             row["above_null"] = bool(row["probe_r2"] > q)
         return self
 
-    def summary(self) -> dict:
-        return {
-            "terms": self.table_,
-            "null_r2_mean": float(self.null_r2_.mean()),
-            "null_r2_q95": float(np.quantile(self.null_r2_, 0.95)),
-            "null_abs_r_mean": float(self.null_abs_r_.mean()),
-        }
+    def summary(self) -> PhysicsMatchSummary:
+        terms = [TermMatch(r["term"], int(r["best_pc"]), float(r["best_abs_r"]), float(r["probe_r2"]),
+                           float(r["null_r2_q95"]), float(r["null_abs_r_q95"]), bool(r["above_null"]))
+                 for r in self.table_]
+        return PhysicsMatchSummary(
+            terms=terms,
+            null_r2_mean=float(self.null_r2_.mean()),
+            null_r2_q95=float(np.quantile(self.null_r2_, 0.95)),
+            null_abs_r_mean=float(self.null_abs_r_.mean()),
+        )
 
-    def plot(self, path) -> None:
-        from ...io import atomic_write_bytes
-        from ._plot import figure_bytes, subplots
+    def figure(self):
+        """Probe R² and best single-PC |r| of each term beside the null's 95th percentile."""
+        from ._plot import subplots
 
         fig, ax = subplots(1, 1, (9, 4.5))
         a = ax[0, 0]
@@ -148,4 +175,12 @@ class PhysicsMatch:
         a.set_xticks(range(len(names)), names, rotation=30)
         a.set(title=f"physics terms vs top-{self.n_probe} PCs", ylim=(min(0, a.get_ylim()[0]), 1.05))
         a.legend(fontsize=8)
-        atomic_write_bytes(path, figure_bytes(fig))
+        fig.tight_layout()
+        return fig
+
+    def plot(self, path) -> None:
+        """``figure()`` as a PNG file at ``path``."""
+        from ...io import atomic_write_bytes
+        from ._plot import figure_bytes
+
+        atomic_write_bytes(path, figure_bytes(self.figure()))

@@ -47,6 +47,14 @@ def evaluate(expr: sympy.Expr, Z, N) -> np.ndarray:
 
 
 @dataclass
+class SymbolicSummary:
+    """One formula (as text) per leading PC and the R² of that formula."""
+
+    formulas: list[str]
+    r2: list[float]
+
+
+@dataclass
 class SymbolicPCs:
     """One formula per leading PC with its R² (fit -> self); ``formulas_[k]`` is a sympy expression."""
 
@@ -91,5 +99,5 @@ class SymbolicPCs:
             self.r2_.append(r2_score(S[:, k], evaluate(expr, Z, N)))
         return self
 
-    def summary(self) -> dict:
-        return {"formulas": [str(f) for f in self.formulas_], "r2": self.r2_}
+    def summary(self) -> SymbolicSummary:
+        return SymbolicSummary([str(f) for f in self.formulas_], [float(r) for r in self.r2_])

@@ -20,6 +20,16 @@ from .pca import PCA
 
 
 @dataclass
+class TopographySummary:
+    """The plane walked and the range of the binding head's output over it (MeV)."""
+
+    which: str
+    pcs: list[int]
+    fixed: int
+    prediction_range_MeV: list[float]
+
+
+@dataclass
 class LatentTopography:
     """Prediction over a grid in an embedding-PC plane (fit -> self)."""
 
@@ -74,17 +84,17 @@ class LatentTopography:
         self.prediction_ = out.reshape(self.resolution, self.resolution)
         return self
 
-    def summary(self) -> dict:
-        return {
-            "which": self.which,
-            "pcs": list(self.pcs),
-            "fixed": self.fixed_,
-            "prediction_range_MeV": [float(self.prediction_.min()), float(self.prediction_.max())],
-        }
+    def summary(self) -> TopographySummary:
+        return TopographySummary(
+            which=self.which,
+            pcs=[int(p) for p in self.pcs],
+            fixed=int(self.fixed_),
+            prediction_range_MeV=[float(self.prediction_.min()), float(self.prediction_.max())],
+        )
 
-    def plot(self, path) -> None:
-        from ...io import atomic_write_bytes
-        from ._plot import figure_bytes, subplots
+    def figure(self):
+        """The binding head's output over the plane of two embedding PCs."""
+        from ._plot import subplots
 
         fig, ax = subplots(1, 1, (8, 6.5))
         a = ax[0, 0]
@@ -101,4 +111,12 @@ class LatentTopography:
             xlabel=f"PC{self.pcs[0]}",
             ylabel=f"PC{self.pcs[1]}",
         )
-        atomic_write_bytes(path, figure_bytes(fig))
+        fig.tight_layout()
+        return fig
+
+    def plot(self, path) -> None:
+        """``figure()`` as a PNG file at ``path``."""
+        from ...io import atomic_write_bytes
+        from ._plot import figure_bytes
+
+        atomic_write_bytes(path, figure_bytes(self.figure()))

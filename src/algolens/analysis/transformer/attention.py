@@ -14,6 +14,8 @@ k, tree depth). ``AttentionSummary().fit(model, xs)`` stores:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -93,9 +95,10 @@ class AttentionSummary:
         return out
 
 
-def plot_attention(summary: AttentionSummary, path, title: str = "", max_steps: int | None = None
-                   ) -> None:
-    """One heatmap per (layer, head): output step (rows) x input position (columns)."""
+def plot_attention(summary: AttentionSummary, path=None, title: str = "",
+                   max_steps: int | None = None) -> Any:
+    """One heatmap per (layer, head): output step (rows) x input position (columns); the
+    figure (also written to ``path`` when given)."""
     from matplotlib.figure import Figure
     L, H, S, W = summary.mean_.shape
     S = int(np.max(np.nonzero(summary.rows_)[0])) + 1 if max_steps is None else max_steps
@@ -111,12 +114,15 @@ def plot_attention(summary: AttentionSummary, path, title: str = "", max_steps: 
             ax.tick_params(labelsize=6)
     fig.suptitle(title or "mean attention of output steps on the input", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    if path is not None:
+        fig.savefig(path, dpi=90)
+    return fig
 
 
-def plot_by_feature(summary: AttentionSummary, layer: int, head: int, path,
-                    feature_name: str = "feature", max_panels: int = 6) -> None:
-    """One head's pattern for each value of the feature (k or depth), side by side."""
+def plot_by_feature(summary: AttentionSummary, layer: int, head: int, path=None,
+                    feature_name: str = "feature", max_panels: int = 6) -> Any:
+    """One head's pattern for each value of the feature (k or depth), side by side; the
+    figure (also written to ``path`` when given)."""
     from matplotlib.figure import Figure
     feats = list(summary.by_feature_)[:max_panels]
     fig = Figure(figsize=(2.6 * len(feats), 2.6))
@@ -128,4 +134,6 @@ def plot_by_feature(summary: AttentionSummary, layer: int, head: int, path,
         ax.tick_params(labelsize=6)
     fig.suptitle(f"L{layer}H{head} by {feature_name}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    if path is not None:
+        fig.savefig(path, dpi=90)
+    return fig

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...tasks.table import modular_addition_target
 from .fourier import (
     all_logits,
     embedding_pca,
@@ -109,7 +110,7 @@ def logit_table(logits: np.ndarray, kind: str = "correct") -> np.ndarray:
     if p % 2 == 0:
         raise ValueError(f"distance irrelevance needs an odd modulus (a±b ↔ (a, b)), got p={p}")
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    c = (a + b) % p
+    c = modular_addition_target(a, b, p)
     if kind == "correct":
         value = logits[a, b, c]
     elif kind == "max_incorrect":
@@ -119,7 +120,7 @@ def logit_table(logits: np.ndarray, kind: str = "correct") -> np.ndarray:
     else:
         raise ValueError(f"kind must be 'correct' or 'max_incorrect', got {kind!r}")
     table = np.empty((p, p))
-    table[(a + b) % p, (a - b) % p] = value
+    table[c, (a - b) % p] = value
     return table
 
 
@@ -257,7 +258,7 @@ def accuracy(logits: np.ndarray) -> float:
     """Accuracy of ``[a, b, c]`` logits on (a + b) mod p."""
     p = logits.shape[0]
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    return float((logits.argmax(-1) == (a + b) % p).mean())
+    return float((logits.argmax(-1) == modular_addition_target(a, b, p)).mean())
 
 
 class CircleIsolation:

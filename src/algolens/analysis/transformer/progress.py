@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...tasks.table import modular_addition
 from .fourier import all_logits, fourier_basis, frequency_norms, gini, model_shape
 
 # --------------------------------------------------------------------------- logit projections
@@ -58,7 +59,7 @@ def cross_entropy(logits: np.ndarray, idx=None) -> float:
     """Mean CE (float64 log-softmax) of ``[a, b, c]`` logits on (a+b) mod p at flat indices a·p+b."""
     p = logits.shape[0]
     flat = logits.reshape(p * p, p).astype(np.float64)
-    labels = (np.arange(p)[:, None] + np.arange(p)[None]).ravel() % p
+    labels = _labels(p)
     if idx is not None:
         idx = np.asarray(idx, dtype=np.int64)
         flat, labels = flat[idx], labels[idx]
@@ -67,10 +68,15 @@ def cross_entropy(logits: np.ndarray, idx=None) -> float:
     return float((logz - flat[np.arange(len(flat)), labels]).mean())
 
 
+def _labels(p: int) -> np.ndarray:
+    """(a + b) mod p at flat index a·p + b: the table task's target column."""
+    return modular_addition(p).columns()["c"]
+
+
 def _accuracy(logits: np.ndarray, idx) -> float:
     p = logits.shape[0]
     pred = logits.reshape(p * p, p).argmax(1)
-    labels = (np.arange(p)[:, None] + np.arange(p)[None]).ravel() % p
+    labels = _labels(p)
     idx = np.asarray(idx, dtype=np.int64)
     return float((pred[idx] == labels[idx]).mean())
 

@@ -1,75 +1,65 @@
-"""Clock/Pizza runs: the verdict with the evidence for it, side by side.
+"""Clock/Pizza runs: the verdict with the evidence for it, side by side (``ClockPizza.
+report_section`` draws a run's section with ``render``, from its typed result).
 
 The correct-logit table in (a+b, a−b) coordinates (Pizza: stripes along a−b; Clock: none), the
-per-triple gradient similarities (s_g) and the embedding circles. Taken from the PNGs
-``algolens clock-pizza analyze`` wrote, else computed from the weights for this report (the run
-folder is not touched). A run that did not reach 100% validation accuracy is marked "not
-trained" and its verdict withheld: the paper discards such runs.
+per-triple gradient similarities (s_g) and the embedding circles, as ``algolens clock-pizza
+analyze`` saved them in the run (checksums verified). A run below the study's ``trained`` rule
+is marked "not trained" and its verdict withheld: the paper discards such runs.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from ...store import METRICS, Run
+from ...typed import to_json
 from ..html import Report
-from . import section
-from .generic import history_figure, notes, png_figures
-from .view import Context, RunView
-
-EVIDENCE = ("logit_table.png", "gradient_symmetricity.png", "embedding_circles.png")
-TRAINED = 0.99          # below this validation accuracy a verdict means nothing
+from .generic import history_figure, png_figures
 
 
-@section("clock_pizza")
-def render(rep: Report, run: RunView, ctx: Context) -> None:
-    notes(rep, run)
-    m = run.metrics if isinstance(run.metrics, dict) else {}
-    summary = m.get("summary", {})
-    analysis = run.json("analysis.json") or m.get("analysis", {})
-    val = summary.get("val_acc")
-    trained = val is not None and val >= TRAINED
-    verdict = analysis.get("verdict", "unknown") if trained else "withheld (not trained)"
-    rep.add_metrics({"α (attention rate)": summary.get("attn_rate"), "p": summary.get("p"),
-                     "d_model": summary.get("d_model"), "steps": summary.get("steps_done"),
-                     "val acc": val, "verdict": verdict, "s_g": analysis.get("s_g"),
-                     "q": analysis.get("q"), "circularity": analysis.get("circularity")})
-    if not trained:
-        rep.add_note(f"**Not trained** (validation accuracy {val if val is None else f'{val:.1%}'}"
-                     "): the paper discards such runs, so no verdict is given; the plots show "
-                     "what the network did learn.")
+def render(rep: Report, run: Run, result: Any, study: Any) -> bool:
+    """The run's section; False (the generic section instead) when it never finished training."""
+    if not (run.dir / METRICS).is_file():
+        return False
+    cfg, s = run.config, study.record(run).summary
+    rep.add_metrics({"α (attention rate)": cfg.attn_rate, "p": cfg.p, "d_model": cfg.width,
+                     "steps": s.steps_done, "val acc": s.val_acc,
+                     "verdict": _verdict(result, study),
+                     **({"s_g": result.s_g, "q": result.q, "circularity": result.circularity}
+                        if result is not None else {})})
+    if result is None:
+        rep.add_note(f"Not analysed yet: `algolens clock-pizza analyze {run.id}` measures the run.")
+    elif result.verdict == "diverged":
+        rep.add_note(f"**Diverged**: {result.reason}. No verdict is given.")
+    elif not study.trained(result):
+        rep.add_note(f"**Not trained** (validation accuracy {s.val_acc:.1%}): the paper discards "
+                     "such runs, so no verdict is given.")
     rep.add_text("Pizza: the correct logit depends on a+b and on |a−b| (stripes along a−b), "
                  "s_g ≈ 1, q < 0.6. Clock: the correct logit depends on a+b only, s_g < 0.98.")
-    _evidence(rep, run, ctx)
-    if analysis.get("circles"):
-        rep.add_table(analysis["circles"], caption="circle isolation: each PC pair of W_E alone")
-    if isinstance(m.get("history"), dict) and len(m["history"].get("step", [])) >= 2:
-        rep.add_figure(history_figure(m["history"]), caption="training history")
-    rest = png_figures([p for p in run.pngs() if p.name not in EVIDENCE])
-    if rest:
-        rep.add_figures(rest)
+    _evidence(rep, run, result)
+    if result is not None and result.circles:
+        rep.add_table(to_json(result.circles), caption="circle isolation: each PC pair of W_E "
+                      "alone")
+    hist = to_json(study.record(run).history)
+    if len(hist["step"]) >= 2:
+        rep.add_figure(history_figure(hist), caption="training history")
+    return True
 
 
-def _evidence(rep: Report, run: RunView, ctx: Context) -> None:
-    saved = [run.dir / n for n in EVIDENCE]
-    if all(p.is_file() for p in saved):
-        rep.add_figures(png_figures(saved))
-        return
-    if not ctx.recompute:
-        rep.add_text("No evidence plots saved; run `algolens clock-pizza analyze RUN` or build "
-                     "this report for the run alone.")
-        return
-    rep.add_figures(evidence_figures(run))
+def _verdict(result: Any, study: Any) -> str:
+    if result is None:
+        return "not analysed"
+    if result.verdict == "diverged" or study.trained(result):
+        return result.verdict
+    return "withheld (not trained)"
 
 
-def evidence_figures(run: RunView) -> list:
-    """The three figures computed from the run's (checksum-checked) weights."""
-    from ...analysis.transformer import ClockPizzaClassifier
-    from ...analysis.transformer import plots as P
-    from ...train.modular import load_run
+def _evidence(rep: Report, run: Run, result: Any) -> None:
+    from ...studies.clock_pizza import EVIDENCE
+    names = [n for n in EVIDENCE if result is not None and n in result.plots]
+    if names:
+        rep.add_figures(png_figures([run.artefact(n) for n in names]))
+    elif result is not None and result.s_g is not None:
+        rep.add_text("No evidence plots saved; run `algolens clock-pizza analyze "
+                     f"{run.id}` again to draw them.")
 
-    model = load_run(run.dir).eval()
-    clf = ClockPizzaClassifier().fit(model)
-    W_E = model.W_E.detach().double().cpu().numpy()[: model.cfg.p]
-    return [(P.plot_logit_table(clf.logit_table_, title=f"correct logit ({clf.verdict_})"),
-             "correct logit by (a+b, a−b), computed from the weights"),
-            (P.plot_gradient_symmetricity(clf.per_triple_),
-             f"gradient symmetricity per triple (s_g = {clf.metrics_['s_g']:.3f})"),
-            (P.plot_embedding_circles(W_E), "embedding circles (PCs of W_E)")]

@@ -1,4 +1,6 @@
-"""RNN architecture-search runs (study ``train``): the result and every architecture tried."""
+"""RNN architecture-search runs (study ``train``): the result and every architecture tried,
+read from the run's typed result (``SearchSummary``) -- or, for a search that has not finished,
+its resume state (progress.json) -- through the store."""
 
 from __future__ import annotations
 
@@ -11,13 +13,23 @@ from .view import Context, RunView
 
 
 @section("train")
-def render(rep: Report, run: RunView, ctx: Context) -> None:
-    notes(rep, run)
-    m = run.metrics if isinstance(run.metrics, dict) else {}
-    rep.add_metrics({k: m.get(k) for k in ("solved", "accuracy", "architecture", "hidden_size",
-                                           "parameters", "n_test", "seconds") if k in m}
-                    or run.key_metrics)
-    tried = m.get("tried") or (run.json("progress.json") or {}).get("tried") or []
+def render(rep: Report, view: RunView, ctx: Context) -> None:
+    from ...io import read_json
+    from ...store import open_run
+    from ...train.runs import PROGRESS
+    notes(rep, view)
+    run = open_run(view.dir)
+    res = run.result
+    if res is not None:
+        rep.add_metrics({"solved": res.solved, "accuracy": res.accuracy,
+                         "architecture": res.architecture, "hidden_size": res.hidden_size,
+                         "parameters": res.parameters, "n_test": res.n_test,
+                         "seconds": res.seconds})
+        tried = res.tried
+    else:
+        rep.add_metrics(view.key_metrics)
+        tried = (read_json(run.artefact(PROGRESS)).get("tried", [])
+                 if (run.dir / PROGRESS).is_file() else [])
     if tried:
         rep.add_figure(search_figure(tried), caption="architectures tried: parameters vs test "
                                                      "accuracy (the search keeps the smallest "
