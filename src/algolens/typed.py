@@ -147,3 +147,39 @@ def _expect(data: Any, tp: type | tuple[type, ...], where: str) -> Any:
         name = tp.__name__ if isinstance(tp, type) else "number"
         raise ValueError(f"{where}: expected {name}, got {data!r}")
     return data
+
+
+def from_text(tp: Any, value: Any, flag: str) -> Any:
+    """A command-line value as type ``tp``: numbers, true/false, ``none`` for an optional field,
+    comma lists for tuples and lists, then checked by ``from_json``; ``flag`` names it in errors."""
+    if not isinstance(value, str):
+        return from_json(tp, value, flag)
+    text, origin = value.strip(), typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if text.lower() in ("none", "null", "") and len(args) < len(typing.get_args(tp)):
+            return None
+        errors = []
+        for a in args:
+            try:
+                return from_text(a, text, flag)
+            except ValueError as e:
+                errors.append(str(e))
+        raise ValueError(errors[0])
+    if origin in (tuple, list):
+        (elem, *_) = typing.get_args(tp) or (Any,)
+        items = [from_text(elem, v, flag) for v in text.split(",") if v.strip()]
+        return from_json(tp, items, flag)
+    if tp in (int, float):
+        try:
+            return tp(text)
+        except ValueError:
+            raise ValueError(f"{flag} {value!r}: give a{'n integer' if tp is int else ' number'}"
+                             ) from None
+    if tp is bool:
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"{flag} {value!r}: give true or false")
+        return text.lower() in ("true", "1", "yes")
+    if tp is str or tp is Any:
+        return text
+    return from_json(tp, text, flag)

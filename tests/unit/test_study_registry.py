@@ -21,7 +21,8 @@ def test_every_current_study_is_found() -> None:
     assert all(isinstance(s, Study) and s.summary for s in found.values())
     for name in ("mips", "train", "clock_pizza", "grokking"):
         assert callable(found[name].load_run) or found[name].contract, name
-    with pytest.raises(ValueError, match="unknown study 'nucular'; did you mean 'nuclear'. known studies: .*clock_pizza"):
+    with pytest.raises(ValueError, match="unknown study 'nucular'; did you mean 'nuclear'. "
+                                         "known studies: .*clock_pizza"):
         registry.get("nucular")
 
 

@@ -33,13 +33,13 @@ def _study(name: str):
 # ------------------------------------------------------------------------------ options
 def _setting_options(name: str, skip: tuple[str, ...] = ()):
     """``--preset`` and one option per config field (defaults: the preset's values)."""
-    from .study_cmds import _field_option
+    from .study_cmds import field_option
     study = _study(name)
 
     def deco(fn):
         for f in reversed(dataclasses.fields(study.config)):
             if f.name not in skip:
-                fn = _field_option(study, f)(fn)
+                fn = field_option(study, f)(fn)
         return click.option("--preset", default=None, type=click.Choice(list(study.presets)),
                             help=f"Named settings (default: {study.default_preset}); explicit "
                                  "options override single values.")(fn)
@@ -58,8 +58,7 @@ def _run_options(fn):
 
 def _config(study, preset: str | None, fields: dict[str, Any]):
     """The preset's config with the options the user gave (checked before any work)."""
-    from .study_cmds import _parse
-    return study.make_config(preset, **{k: _parse(study, k, v) for k, v in fields.items()
+    return study.make_config(preset, **{k: study.parse_value(k, v) for k, v in fields.items()
                                         if v is not None})
 
 

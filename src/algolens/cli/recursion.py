@@ -79,12 +79,12 @@ def register(group: click.Group) -> None:
 # --------------------------------------------------------------------------- train
 def _train_command() -> click.Command:
     from ..studies.recursion import STUDY
-    from .study_cmds import _common_options, _field_option, _parse
+    from .study_cmds import common_options, field_option
 
     def train_cmd(task: str, preset: str | None, seed: int, threads: int, out: str,
                   as_json: bool, progress: bool, quiet: bool, **fields: Any) -> None:
         from ..studies import registry
-        overrides = {k: _parse(STUDY, k, v) for k, v in fields.items() if v is not None}
+        overrides = {k: STUDY.parse_value(k, v) for k, v in fields.items() if v is not None}
         config = STUDY.make_config(preset, task=task, **overrides)   # bad input fails first
         check_out(out)
         on_interrupt(f"the run is marked interrupted in {out}; to train it again run: "
@@ -105,12 +105,12 @@ def _train_command() -> click.Command:
       algolens recursion train Preorder --steps 600 --json
     """
     cmd = click.argument("task")(click.command("train")(train_cmd))
-    for opt in _common_options(STUDY):          # options on a Command: added in this order
+    for opt in common_options(STUDY):          # options on a Command: added in this order
         cmd = opt(cmd)
     cmd = click.option("--quiet", is_flag=True, help="No progress bar.")(cmd)
     for f in dataclasses.fields(STUDY.config):
         if f.name != "task":
-            cmd = _field_option(STUDY, f)(cmd)
+            cmd = field_option(STUDY, f)(cmd)
     for p in cmd.params:
         if p.name == "preset":
             p.help = ("Named settings (default: TASK's own preset; Successor's for a task "

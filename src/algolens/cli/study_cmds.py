@@ -10,7 +10,6 @@ the options every study shares: ``--preset``, ``--seed``, ``--threads``, ``--jso
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -57,7 +56,7 @@ def _group_help(study: Study, cli_name: str) -> str:
 def _train_command(study: Study, cli_name: str) -> click.Command:
     def train(preset: str | None, seed: int, threads: int, out: str, as_json: bool,
               progress: bool, **fields: Any) -> None:
-        overrides = {k: parse_value(study, k, v) for k, v in fields.items() if v is not None}
+        overrides = {k: study.parse_value(k, v) for k, v in fields.items() if v is not None}
         config = study.make_config(preset, **overrides)     # bad settings fail here, first
         store = _store(out)
         on_interrupt(f"the run is marked interrupted in {out}; to train it again run: "
@@ -116,51 +115,6 @@ def field_option(study: Study, f: dataclasses.Field) -> Callable:
                         help=f"{doc} [preset default: {shown}]")
 
 
-def parse_value(study: Study, name: str, value: Any) -> Any:
-    """A CLI or ``--grid`` value as the config field's type: numbers, true/false, ``none`` for
-    an optional field, comma lists for tuples; checked by the one converter."""
-    tp = typing.get_type_hints(study.config)[name]
-    return _from_text(tp, value, f"--{name.replace('_', '-')}")
-
-
-def _from_text(tp: Any, value: Any, flag: str) -> Any:
-    from ..typed import from_json
-    if not isinstance(value, str):
-        return from_json(tp, value, flag)
-    text, origin = value.strip(), typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if text.lower() in ("none", "null", "") and len(args) < len(typing.get_args(tp)):
-            return None
-        errors = []
-        for a in args:
-            try:
-                return _from_text(a, text, flag)
-            except ValueError as e:
-                errors.append(str(e))
-        raise ValueError(errors[0])
-    if origin in (tuple, list):
-        (elem, *_) = typing.get_args(tp) or (Any,)
-        items = [_from_text(elem, v, flag) for v in text.split(",") if v.strip()]
-        return from_json(tp, items, flag)
-    if tp in (int, float):
-        try:
-            return tp(text)
-        except ValueError:
-            raise ValueError(f"{flag} {value!r}: give a{'n integer' if tp is int else ' number'}"
-                             ) from None
-    if tp is bool:
-        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"{flag} {value!r}: give true or false")
-        return text.lower() in ("true", "1", "yes")
-    if tp is str or tp is Any:
-        return text
-    return from_json(tp, text, flag)
-
-
-_parse = parse_value          # old name, still used by modules being moved onto the contract
-
-
 def _store(out: str):
     from ..store import RunStore
     check_out(out)
@@ -201,5 +155,3 @@ def _analyze_command(study: Study, cli_name: str) -> click.Command:
                     f"Example:\n  algolens {cli_name} analyze RUN_ID --json")
     return analyze
 
-
-_field_option, _common_options = field_option, common_options   # old names (see _parse)

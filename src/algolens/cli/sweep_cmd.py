@@ -124,7 +124,6 @@ def grid_points(study: Study, preset: str | None, grids: tuple[str, ...], seeds:
                 ) -> list[tuple[str, Any, int]]:
     """(run id, config, seed) for the product of the grid fields and the seeds, all validated
     before any work starts."""
-    from .study_cmds import _parse
     axes: list[tuple[str, list[Any]]] = []
     for g in grids:
         name, eq, values = g.partition("=")
@@ -136,7 +135,7 @@ def grid_points(study: Study, preset: str | None, grids: tuple[str, ...], seeds:
         if name not in {f for f in _fields(study)}:
             raise ValueError(f"--grid {g!r}: {study.name} has no setting {name!r}; known: "
                              f"{', '.join(_fields(study))}")
-        axes.append((name, [_parse(study, name, v.strip()) for v in values.split(sep)]))
+        axes.append((name, [study.parse_value(name, v.strip()) for v in values.split(sep)]))
     points = []
     for combo in itertools.product(*(vals for _, vals in axes)):
         cfg = study.make_config(preset, **dict(zip([n for n, _ in axes], combo)))

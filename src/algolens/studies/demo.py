@@ -82,7 +82,6 @@ def demo_studies(only: tuple[str, ...] | None = None) -> list[Study]:
 
 def parse_overrides(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``("clock_pizza.steps=40", ...)`` -> ``{"clock_pizza": {"steps": 40}}`` (typed, checked)."""
-    from ..cli.study_cmds import _parse
     from . import registry
     out: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -96,7 +95,7 @@ def parse_overrides(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         if fname not in fields:
             raise ValueError(f"--set {item!r}: {study.name} has no setting {fname!r}; known: "
                              f"{', '.join(sorted(fields))}")
-        out.setdefault(study.name, {})[fname] = _parse(study, fname, value)
+        out.setdefault(study.name, {})[fname] = study.parse_value(fname, value)
     return out
 
 

@@ -41,6 +41,7 @@ import hashlib
 import importlib
 import json
 import pkgutil
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -116,6 +117,15 @@ class Study(Generic[C, R]):
             raise ValueError(f"unknown {self.name} setting(s) {', '.join(bad)}; known: "
                              f"{', '.join(sorted(known))}")
         return dataclasses.replace(base, **overrides)
+
+    def parse_value(self, name: str, value: Any) -> Any:
+        """A command-line (or ``--grid``/``--set``) value for config field ``name``, as its type."""
+        from ..typed import from_text
+        hints = typing.get_type_hints(self.config)
+        if name not in hints:
+            raise ValueError(f"{self.name} has no setting {name!r}; known: "
+                             f"{', '.join(sorted(hints))}")
+        return from_text(hints[name], value, f"--{name.replace('_', '-')}")
 
     def read_config(self, data: Mapping[str, Any]) -> C:
         """A config.json body (run header keys dropped) as the config dataclass."""
