@@ -446,17 +446,22 @@ class Run:
         metrics.json as a dict."""
         study = self.study_def
         if (self.dir / RESULT).is_file() and study.result is not None:
-            from .typed import from_json
-            try:
-                return from_json(study.result, read_json(self.artefact(RESULT)),
-                                 f"{self.id}/{RESULT}")
-            except ValueError as e:
-                raise StoreError(f"{self.dir / RESULT} was made by another version of algolens "
-                                 f"({e}); re-run `algolens {study.name.replace('_', '-')} "
-                                 f"analyze {self.id}`") from e
+            return self.read_typed(RESULT, study.result,
+                                   f"algolens {study.name.replace('_', '-')} analyze {self.id}")
         if (self.dir / METRICS).is_file() and study.result is None:
             return read_json(self.artefact(METRICS))
         return None
+
+    def read_typed(self, name: str, cls: type, rerun: str | None = None) -> Any:
+        """A JSON artefact read back as dataclass ``cls``; a file of another layout (an older
+        algolens) is a ``StoreError`` that says so and what to re-run."""
+        from .typed import from_json
+        try:
+            return from_json(cls, read_json(self.artefact(name)), f"{self.id}/{name}")
+        except ValueError as e:
+            cmd = rerun or f"algolens {self.study.replace('_', '-')} train"
+            raise StoreError(f"run {self.id}: {name} was made by an older algolens or is damaged "
+                             f"({e}); re-run it: `{cmd}`") from e
 
     @property
     def metrics(self) -> dict[str, Any]:

@@ -19,11 +19,10 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..io import read_json
 from ..models.transformer import Transformer, TransformerConfig
 from ..store import METRICS, Run, RunStore, StoreError, tracking
 from ..train.modular import RunResult, TrainConfig, TrainingRecord, load_model, train_ensemble
-from ..typed import from_json, to_json
+from ..typed import to_json
 from .registry import Study, param
 
 TRAINED_ACC = 0.99       # validation accuracy a run needs before anything is read from it
@@ -133,8 +132,7 @@ class ModularStudy(Study):
             raise StoreError(f"run {run.id}: config.json gives the seed as {seed!r}, not an "
                              "integer >= 0; the file is damaged or from another program: train "
                              "the run again")
-        return from_json(TrainingRecord, read_json(run.artefact(METRICS)),
-                         f"{run.id}/{METRICS}")
+        return run.read_typed(METRICS, TrainingRecord)
 
     def trained(self, result: Any) -> bool:
         """The one rule: validation accuracy >= 0.99 (NaN, never recorded, is not trained)."""

@@ -294,8 +294,7 @@ class NuclearStudy(Study[NuclearConfig, NuclearResult]):
 
     def fit(self, run: Run) -> NuclearFit:
         """What training measured (``metrics.json``, checksum verified)."""
-        return from_json(NuclearFit, read_json(run.artefact("metrics.json")),
-                         f"{run.id}/metrics.json")
+        return run.read_typed("metrics.json", NuclearFit)
 
     def load_model(self, run: Run) -> EmbedMLP:
         tc = run.config.train_config()

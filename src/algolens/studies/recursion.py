@@ -452,10 +452,8 @@ def _shortcut_blocks(rep: Any, run: Run, sc: ShortcutReadout, forced: bool) -> N
 
 def training(run: Run) -> TrainingSummary:
     """The run's training summary (``metrics.json``, typed)."""
-    from ..io import read_json
     from ..train.seq2seq import TrainingSummary
-    return from_json(TrainingSummary, read_json(run.artefact("metrics.json")),
-                     f"{run.id}/metrics.json")
+    return run.read_typed("metrics.json", TrainingSummary)
 
 
 # ------------------------------------------------------------------ read-out

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..typed import from_json, to_json
+from ..typed import to_json
 from .registry import Study, param
 
 TRAINED_ACC = 0.99          # the one "trained" rule of this study (the spec: ~99% test accuracy)
@@ -141,8 +141,7 @@ class SparseParity(Study[SparseParityConfig, SparseParityResult]):
 
     def history(self, run) -> list:
         from ..analysis.parity import ProgressPoint
-        from ..io import read_json
-        return from_json(list[ProgressPoint], read_json(run.artefact(HISTORY)), HISTORY)
+        return run.read_typed(HISTORY, list[ProgressPoint])
 
     # ------------------------------------------------------------------ analyze
     def analyze(self, run, *, force=False):
