@@ -545,7 +545,8 @@ class Run:
         rec = next((r for r in self.store.list() if r.id == self.id), None)
         if rec is None:
             return
-        merged = {**rec.metrics, **_scalars(jsonable(metrics))}
+        new = _scalars(jsonable(metrics))            # the read-out first: `runs list` shows it
+        merged = {**new, **{k: v for k, v in rec.metrics.items() if k not in new}}
         self.store._set(self.id, metrics=json.dumps(merged))
         if rec.status != "running":
             self._keep_row()

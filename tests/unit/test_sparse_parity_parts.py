@@ -113,10 +113,12 @@ def test_progress_measures_of_the_constructed_network() -> None:
 # ---------------------------------------------------------------- a short real training run
 @pytest.fixture(scope="module")
 def trained_n20():
+    from algolens.perf import fast_cpu
     task = SparseParityTask.from_seed(20, 3, 0)
     before = (torch.get_num_threads(), torch.random.get_rng_state().numpy().tobytes())
-    out = train_sparse_parity(task, ParityMLPConfig(n_in=20, width=256),
-                              SparseParityTrainConfig(steps=5000, eval_every=50), seed=0)
+    with fast_cpu(threads=1):                 # as registry.run_point trains it
+        out = train_sparse_parity(task, ParityMLPConfig(n_in=20, width=256),
+                                  SparseParityTrainConfig(steps=5000, eval_every=50), seed=0)
     after = (torch.get_num_threads(), torch.random.get_rng_state().numpy().tobytes())
     return task, out, before == after
 
@@ -147,10 +149,11 @@ def test_training_is_a_function_of_the_seed() -> None:
     cfg = SparseParityTrainConfig(steps=60, eval_every=20, n_test=256, n_progress=256)
     a, b = (train_sparse_parity(task, ParityMLPConfig(n_in=12, width=32), cfg, seed=3)
             for _ in range(2))
-    assert a.history == b.history and torch.equal(a.model.W_in, b.model.W_in)
+    assert a.history == b.history          # the same computation twice in one process
+    torch.testing.assert_close(a.model.W_in, b.model.W_in, rtol=0, atol=1e-6)
     assert a.stopped == "steps" and a.steps == 60 and [p.step for p in a.history] == [0, 20, 40, 60]
     c = train_sparse_parity(task, ParityMLPConfig(n_in=12, width=32), cfg, seed=4)
-    assert not torch.equal(a.model.W_in, c.model.W_in)
+    assert not torch.allclose(a.model.W_in, c.model.W_in, atol=1e-3)
 
 
 @pytest.mark.parametrize("bad, match", [

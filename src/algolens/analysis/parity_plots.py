@@ -23,7 +23,7 @@ SOLVED_ACC = 0.99
 
 
 def plot_sparse_parity_progress(history: Sequence[ProgressPoint], k: int, n: int,
-                                title: str = "") -> Figure:
+                                title: str = "", solved_acc: float = SOLVED_ACC) -> Figure:
     """The three-panel figure of one training run's ``history`` (see the module docstring)."""
     if not history:
         raise ValueError("history is empty; train with eval_every <= steps to record points")
@@ -33,7 +33,7 @@ def plot_sparse_parity_progress(history: Sequence[ProgressPoint], k: int, n: int
     _accuracy_panel(ax_acc, history, steps)
     _fourier_panel(ax_fourier, history, steps)
     _share_panel(ax_share, history, steps, k / n)
-    solved = next((p.step for p in history if p.test_acc >= SOLVED_ACC), None)
+    solved = next((p.step for p in history if p.test_acc >= solved_acc), None)
     if solved is not None:
         for ax in (ax_acc, ax_fourier, ax_share):
             ax.axvline(solved, color="gray", linestyle=":", linewidth=1)

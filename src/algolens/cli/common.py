@@ -32,14 +32,11 @@ def on_interrupt(hint: str) -> None:
     click.get_current_context().meta[INTERRUPT_HINT] = hint
 
 
-def check_out(out: str | Path, store_root: str | Path | None = None) -> Path:
-    """Fail before any work (ValueError with the fix) unless results can be written to ``out``.
-
-    ``out`` must be (or become) a writable folder, and the run store that will index the runs
-    must open: ``store_root``, by default ``out`` itself (``mips``, ``train``); the parent of
-    ``out`` where runs go straight into it (``clock-pizza``/``grokking``: runs/clock_pizza/<id>
-    is indexed in runs/index.db); ``out/runs`` for the demo. A corrupt index fails here too,
-    naming ``algolens runs reindex``.
+def check_out(out: str | Path) -> Path:
+    """Fail before any work (ValueError with the fix) unless ``out`` can be the run store: a
+    writable folder (made if missing) whose index opens. ``--out`` is the store root in every
+    command, so this is the one check; a corrupt index fails here too, naming ``algolens runs
+    reindex``.
     """
     from ..store import RunStore
     out = Path(out)
@@ -51,7 +48,7 @@ def check_out(out: str | Path, store_root: str | Path | None = None) -> Path:
     except OSError as e:
         raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); pass a writable "
                          "--out") from e
-    RunStore(out if store_root is None else store_root).check_writable()
+    RunStore(out).check_writable()
     return out
 
 

@@ -1,8 +1,9 @@
 """One orchestrator per study; submodules load lazily (``algolens.studies.mips``).
 
 Study modules are found by ``registry`` (``pkgutil``, no hand-kept list); each declares a
-``STUDY`` (or ``STUDIES``), listed by ``algolens.studies.registry.studies()``.
-``load_run(path)`` loads a run directory of any study (dispatching on its config.json).
+``STUDY`` (or ``STUDIES``) on the study contract, listed by ``registry.studies()``. Runs are
+read back through the store (``RunStore(root).open(run_id)``); ``load_run(path)`` is the
+shortcut that gives the network of any run folder.
 """
 
 import importlib
@@ -13,6 +14,6 @@ __all__ = [*module_names(), "load_run"]
 
 
 def __getattr__(name: str):
-    if name in module_names() or name in ("registry", "presets"):
+    if name in module_names() or name in ("registry",):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'algolens.studies' has no attribute {name!r}")

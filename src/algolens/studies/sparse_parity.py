@@ -147,7 +147,8 @@ class SparseParity(Study[SparseParityConfig, SparseParityResult]):
     def analyze(self, run, *, force=False):
         from ..analysis.parity_plots import plot_sparse_parity_progress
         cfg, hist = run.config, self.history(run)
-        run.save_figure(PLOT, plot_sparse_parity_progress(hist, cfg.k, cfg.n))
+        run.save_figure(PLOT, plot_sparse_parity_progress(hist, cfg.k, cfg.n,
+                                                          solved_acc=TRAINED_ACC))
         res = SparseParityResult(trained=hist[-1].test_acc >= TRAINED_ACC,
                                  test_acc=hist[-1].test_acc, steps=hist[-1].step,
                                  solved_step=_solved_step(hist), plateau_end=_plateau_end(hist),

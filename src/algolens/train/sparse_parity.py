@@ -9,7 +9,8 @@ Training stops early at the first evaluation with 100% test accuracy.
 
 Deterministic given (task, configs, seed): the init comes from ``ParityMLP(cfg, seed)``, the
 batches, test set and progress sample from numpy generators seeded by ``[seed, stream]``; runs on
-one torch thread inside ``perf.fast_cpu`` (the caller's thread count is restored).
+the caller's torch threads (``registry.run_point`` sets one thread, the project's one place
+for it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import torch
 
 from ..analysis.parity import ProgressPoint, logits, progress_measures
 from ..models.mlp import ParityMLP, ParityMLPConfig
-from ..perf import fast_cpu
 from ..tasks.sparse_parity import SparseParityTask
 from .loop import Loop
 
@@ -90,17 +90,16 @@ def train_sparse_parity(task: SparseParityTask, model_cfg: ParityMLPConfig,
     if model_cfg.n_in != task.n:
         raise ValueError(f"model_cfg.n_in = {model_cfg.n_in} but the task has n = {task.n} "
                          f"bits; build the model with ParityMLPConfig(n_in={task.n}, ...)")
-    with fast_cpu(threads=1):
-        model = ParityMLP(model_cfg, seed=seed)
-        history: list[ProgressPoint] = []
-        window = _LossWindow()
-        step_fn = _step_fn(model, task, cfg, seed, window)
-        eval_fn = _eval_fn(model, task, cfg, seed, window, history)
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        rule = (lambda it, m: m["test_acc"] >= 1.0) if cfg.stop_at_100 else None
-        out = Loop(step_fn, opt, steps=cfg.steps, eval_fn=eval_fn, eval_every=cfg.eval_every,
-                   final_eval=True, stop_rule=rule, progress=progress, desc="sparse parity",
-                   what="sparse parity", hint="lower the learning rate (e.g. lr=0.05)").run()
+    model = ParityMLP(model_cfg, seed=seed)
+    history: list[ProgressPoint] = []
+    window = _LossWindow()
+    step_fn = _step_fn(model, task, cfg, seed, window)
+    eval_fn = _eval_fn(model, task, cfg, seed, window, history)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rule = (lambda it, m: m["test_acc"] >= 1.0) if cfg.stop_at_100 else None
+    out = Loop(step_fn, opt, steps=cfg.steps, eval_fn=eval_fn, eval_every=cfg.eval_every,
+               final_eval=True, stop_rule=rule, progress=progress, desc="sparse parity",
+               what="sparse parity", hint="lower the learning rate (e.g. lr=0.05)").run()
     stopped = "solved" if out.stopped == "rule" else out.stopped
     return SparseParityTraining(model, history, out.steps, stopped, out.seconds)
 
