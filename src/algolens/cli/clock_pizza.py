@@ -20,7 +20,8 @@ import click
 
 from ..studies import registry
 from ..typed import to_json
-from .common import check_out, command_line, echo_json, executor_options, json_option, on_interrupt
+from .common import (command_line, echo_json, executor_options, json_option,
+                     on_interrupt, open_done, store_at)
 
 MAX_GRID = 1000          # most values one 'start:stop:step' may expand to (a typo guard)
 OUT_HELP = "The run store (its root folder, holding index.db)."
@@ -60,29 +61,6 @@ def _config(study, preset: str | None, fields: dict[str, Any]):
     """The preset's config with the options the user gave (checked before any work)."""
     return study.make_config(preset, **{k: study.parse_value(k, v) for k, v in fields.items()
                                         if v is not None})
-
-
-def _store(out: str):
-    from ..store import RunStore
-    check_out(out)
-    return RunStore(out)
-
-
-def _open(study, out: str, run: str):
-    """RUN (an id, or a run folder inside the store ``out``) as a finished run of ``study``."""
-    from ..store import RunStore
-    if not (Path(out) / "index.db").is_file():
-        raise ValueError(f"no run store in {out!r}; pass --out with the folder you trained "
-                         "into (see `algolens runs list --out FOLDER`)")
-    opened = RunStore(out).open(run)
-    cli = study.name.replace("_", "-")
-    if opened.study != study.name:
-        raise ValueError(f"run {opened.id} is a {opened.study} run, not {study.name}; see "
-                         f"`algolens runs show {opened.id} --out {out}`")
-    if opened.status != "done":
-        raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); train "
-                         f"it again: `algolens {cli} train`")
-    return opened
 
 
 def _as_json(study, run, result) -> dict[str, Any]:
@@ -174,7 +152,7 @@ def cp_train(alphas, seeds, preset, threads, out, as_json, quiet, **fields) -> N
     base = _config(study, preset, fields)
     points = [(replace(base, attn_rate=a), s) for a in (alphas or (base.attn_rate,))
               for s in dict.fromkeys(seeds)]
-    store = _store(out)
+    store = store_at(out)
     on_interrupt(f"the unfinished runs are marked interrupted in {out}; to train them again "
                  f"run: {command_line()}")
     pairs = registry.run_points(study, points, store, threads=threads,
@@ -206,7 +184,7 @@ def cp_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
       algolens clock-pizza analyze p59-d128-a1.000-1234abcd
     """
     study = _study("clock_pizza")
-    opened = _open(study, out, run)
+    opened = open_done(study, run, out)
     r = study.analyze(opened, force=force)
     if as_json:
         echo_json(_as_json(study, opened, r))
@@ -258,7 +236,7 @@ def cp_sweep(alphas, seeds, widths, preset, jobs, executor, batch, export, threa
         raise ValueError(f"--export {export}: give a .md or .json file name")
     sized = copy.copy(study)                 # --batch: this sweep's ensembles, not the study's
     sized.group_size = batch or (1 if points[0][1].device == "cpu" else 8)
-    store = _store(out)
+    store = store_at(out)
     on_interrupt(f"finished runs are kept in {out} and skipped; to continue run: {command_line()}")
     rows, skipped, failed = run_sweep(sized, points, store, threads=threads, executor=executor,
                                       jobs=jobs, progress=not (quiet or as_json),
@@ -344,7 +322,7 @@ def gk_train(seed, preset, no_analyze, threads, out, as_json, quiet, **fields) -
     """
     study = _study("grokking")
     config = _config(study, preset, fields)
-    store = _store(out)
+    store = store_at(out)
     on_interrupt(f"the unfinished run is marked interrupted in {out}; to train it again run: "
                  f"{command_line()}")
     run, res = registry.run_point(study, config, seed, store, threads=threads,
@@ -377,7 +355,7 @@ def gk_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
       algolens grokking analyze p113-d128-a1.000-1234abcd
     """
     study = _study("grokking")
-    opened = _open(study, out, run)
+    opened = open_done(study, run, out)
     _show_grokking(study, opened, study.analyze(opened, force=force), as_json)
 
 

@@ -52,6 +52,45 @@ def check_out(out: str | Path) -> Path:
     return out
 
 
+def store_at(out: str | Path):
+    """The run store ``out``, checked writable before any work (``check_out``)."""
+    from ..store import RunStore
+    check_out(out)
+    return RunStore(out)
+
+
+def open_done(study: Any, run: str, out: str | Path):
+    """RUN (an id, or a run folder inside the store ``out``) as a finished run of ``study``;
+    a missing store, a run of another study or an unfinished run is a ValueError with the fix."""
+    from ..store import RunStore, StoreError
+    cli = study.name.replace("_", "-")
+    if not (Path(out) / "index.db").is_file():
+        hint = _store_hint(run) or ("; pass --out with the folder you trained into (see "
+                                    "`algolens runs list --out FOLDER`)")
+        raise ValueError(f"no run store in {str(out)!r}{hint}")
+    try:
+        opened = RunStore(out).open(run)
+    except StoreError as e:
+        raise StoreError(f"{e}{_store_hint(run)}") from None
+    if opened.study != study.name:
+        raise ValueError(f"run {opened.id} is a {opened.study} run, not {study.name}; use "
+                         f"`algolens {opened.study.replace('_', '-')} --help` (or `algolens runs "
+                         f"show {opened.id} --out {out}`)")
+    if opened.status != "done":
+        raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); train it "
+                         f"again: `algolens {cli} train ... --out {out}`")
+    return opened
+
+
+def _store_hint(run: str) -> str:
+    """'; ... pass --out X' when RUN is a run folder laid out as X/<study>/<id>."""
+    p = Path(run)
+    if (p / "config.json").is_file() and (p.parent.parent / "index.db").is_file():
+        return (f"; the folder {run} is a run of the store {p.parent.parent}: pass --out "
+                f"{p.parent.parent}")
+    return ""
+
+
 def task_file_option(fn: Callable) -> Callable:
     """``--task-file PATH``: a Python file that registers extra tasks (repeatable)."""
     return click.option(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .common import check_out, command_line, echo_json, json_option, on_interrupt
+from .common import (check_out, command_line, echo_json, json_option, on_interrupt, open_done)
 
 OUT_HELP = "The run store (its root folder, holding index.db)."
 
@@ -120,32 +120,8 @@ def train(split_seed, model_seed, discovery, steps, members, gk_weight, tasks, w
 
 def open_run(out: str, run: str):
     """The finished nuclear run ``run`` (id or folder) of the store ``out``."""
-    from ..store import RunStore, StoreError
-
-    if not (Path(out) / "index.db").is_file():
-        hint = _store_hint(run) or ("; pass --out with the folder you trained into (see "
-                                    "`algolens runs list --out FOLDER`)")
-        raise ValueError(f"no run store in {out!r}{hint}")
-    try:
-        opened = RunStore(out).open(run)
-    except StoreError as e:
-        raise StoreError(f"{e}{_store_hint(run)}") from None
-    if opened.study != "nuclear":
-        raise ValueError(f"run {opened.id} is a {opened.study} run, not a nuclear run; see "
-                         f"`algolens runs show {opened.id} --out {out}`")
-    if opened.status != "done":
-        raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); train it "
-                         "again: `algolens nuclear train`")
-    return opened
-
-
-def _store_hint(run: str) -> str:
-    """'; ... pass --out X' when RUN is a run folder laid out as X/nuclear/<id>."""
-    p = Path(run)
-    if (p / "config.json").is_file() and (p.parent.parent / "index.db").is_file():
-        return f"; the folder {run} is a run of the store {p.parent.parent}: pass --out " \
-               f"{p.parent.parent}"
-    return ""
+    from ..studies.nuclear import STUDY
+    return open_done(STUDY, run, out)
 
 
 @nuclear.command()

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from .common import check_out, command_line, echo_json, json_option, on_interrupt
+from .common import (check_out, command_line, echo_json, json_option, on_interrupt, open_done)
 
 OUT = click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
                    help="The run store (its root folder, holding index.db).")
@@ -30,19 +30,8 @@ def _fmt_by(scores: Any) -> str:
 
 def _open(run: str, out: str) -> Any:
     """The recursion run RUN of the store ``out`` (finished), or a ValueError with the fix."""
-    from ..store import RunStore
     from ..studies.recursion import STUDY
-    if not (Path(out) / "index.db").is_file():
-        raise ValueError(f"no run store in {out!r}; pass --out with the folder you trained into "
-                         "(see `algolens runs list --out FOLDER`)")
-    opened = RunStore(out).open(run)
-    if opened.study != STUDY.name:
-        raise ValueError(f"run {opened.id} is a {opened.study} run, not a recursion run; use "
-                         f"`algolens {opened.study.replace('_', '-')} --help`")
-    if opened.status != "done":
-        raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); train "
-                         f"it again: `algolens recursion train {opened.key} --out {out}`")
-    return opened
+    return open_done(STUDY, run, out)
 
 
 def register(group: click.Group) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,7 +19,8 @@ import click
 from ..studies import registry
 from ..studies.registry import Study
 from ..typed import to_json
-from .common import check_out, command_line, echo_json, json_option, on_interrupt
+from .common import (command_line, echo_json, json_option, on_interrupt, open_done,
+                     store_at)
 
 OUT_HELP = "The run store (its root folder, holding index.db)."
 
@@ -58,7 +58,7 @@ def _train_command(study: Study, cli_name: str) -> click.Command:
               progress: bool, **fields: Any) -> None:
         overrides = {k: study.parse_value(k, v) for k, v in fields.items() if v is not None}
         config = study.make_config(preset, **overrides)     # bad settings fail here, first
-        store = _store(out)
+        store = store_at(out)
         on_interrupt(f"the run is marked interrupted in {out}; to train it again run: "
                      f"{command_line()}")
         run, _ = registry.run_point(study, config, seed, store, threads=threads,
@@ -115,12 +115,6 @@ def field_option(study: Study, f: dataclasses.Field) -> Callable:
                         help=f"{doc} [preset default: {shown}]")
 
 
-def _store(out: str):
-    from ..store import RunStore
-    check_out(out)
-    return RunStore(out)
-
-
 # --------------------------------------------------------------------------- analyze
 def _analyze_command(study: Study, cli_name: str) -> click.Command:
     @click.command("analyze")
@@ -131,17 +125,7 @@ def _analyze_command(study: Study, cli_name: str) -> click.Command:
                   help="Read out a run that did not train anyway (findings then marked so).")
     @json_option
     def analyze(run: str, out: str, force: bool, as_json: bool) -> None:
-        from ..store import RunStore
-        if not (Path(out) / "index.db").is_file():
-            raise ValueError(f"no run store in {out!r}; pass --out with the folder you trained "
-                             f"into (see `algolens runs list --out FOLDER`)")
-        opened = RunStore(out).open(run)
-        if opened.study != study.name:
-            raise ValueError(f"run {opened.id} is a {opened.study} run, not {study.name}; use "
-                             f"`algolens {opened.study.replace('_', '-')} analyze {opened.id}`")
-        if opened.status != "done":
-            raise ValueError(f"run {opened.id} is {opened.status} ({opened.record.reason}); "
-                             f"train it again: `algolens {cli_name} train`")
+        opened = open_done(study, run, out)
         result = study.analyze(opened, force=force)
         trained = study.trained(result)
         if as_json:

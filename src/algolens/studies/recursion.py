@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import tasks
+from ..analysis.transformer.vote import PatchResult
 from ..store import WEIGHTS, Run, RunStore
 from ..typed import from_json, to_json
 from .registry import RUN_HEADER, Study, param, run_point
@@ -158,19 +159,6 @@ class HeadEffect:
 
 
 @dataclass
-class Patch:
-    """Layer-0 values of ``heads`` patched at the pointed slot (``vote.PatchResult``)."""
-
-    name: str
-    heads: tuple[int, ...]
-    n: int
-    changed: float
-    to_new: float
-    vote_agrees: float
-    vote_agrees_clean: float
-
-
-@dataclass
 class ShortcutReadout:
     """One reconstruction. ``method`` "read-table" (Successor, In-/Postorder): ``n_reads`` input
     reads per step, ``n_rules`` table rules. "attention-vote" (Preorder): ``n_reads`` layer-0
@@ -188,7 +176,7 @@ class ShortcutReadout:
     plots: list[str] = field(default_factory=list)
     tau: float | None = None
     build_failures: Failures | None = None
-    patching: list[Patch] = field(default_factory=list)
+    patching: list[PatchResult] = field(default_factory=list)
     program: str = PROGRAM
 
 
@@ -557,7 +545,7 @@ def _vote(name: str, model: Any, task: Any, build: list[list[int]],
     ro = ShortcutReadout("attention-vote", opts.failure_split, len(used), prog.complexity,
                          ex.build_agreement_, chk.failures, chk.ablations, chk.holds,
                          tau=sc.tau, build_failures=Failures.of(ex.build_),
-                         patching=[Patch(p.name, **dataclasses.asdict(p)) for p in patch])
+                         patching=list(patch))
     summary = AttentionSummary().fit(model, build[:2000], task.features(build[:2000])) \
         if opts.plots else None
     return _Found(ro, vote_to_python(prog), summary, sc.used_heads)

@@ -302,10 +302,10 @@ class PatchResult:
     to_new: float
     vote_agrees: float
     vote_agrees_clean: float
+    name: str = ""              # "L0H0+L0H3": the heads, filled in from ``heads``
 
-    @property
-    def name(self) -> str:
-        return "+".join(f"L0H{h}" for h in self.heads)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", "+".join(f"L0H{h}" for h in self.heads))
 
 
 def patched_vote(sc: VoteShortcut, x: list[int], prev: list[int], p: int, new: int,
