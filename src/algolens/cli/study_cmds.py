@@ -74,7 +74,7 @@ def _train_command(study: Study, cli_name: str) -> click.Command:
     train.__doc__ = (f"Train one {study.name} model from a preset (and field overrides).\n\n"
                      f"\b\nExample:\n  algolens {cli_name} train --seed 1 --json")
     cmd = click.command("train")(train)
-    for f in reversed(dataclasses.fields(study.config)):
+    for f in dataclasses.fields(study.config):            # appended in order
         cmd = field_option(study, f)(cmd)
     for opt in common_options(study):
         cmd = opt(cmd)
