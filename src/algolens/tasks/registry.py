@@ -173,5 +173,8 @@ def _run_task_file(p: Path) -> None:
         raise TaskError(f"task file {str(p)!r}: {e}") from e
     except SyntaxError as e:
         raise TaskError(f"task file {str(p)!r} has a syntax error at line {e.lineno}: {e.msg}") from e
+    except SystemExit as e:          # sys.exit()/exit() in a task file must not end the command
+        raise TaskError(f"task file {str(p)!r} called sys.exit({e.code!r}) while loading; a "
+                        "task file should only define and register tasks") from None
     except Exception as e:
         raise TaskError(f"task file {str(p)!r} failed while loading: {e!r}") from e
