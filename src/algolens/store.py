@@ -39,6 +39,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import numbers
 import os
 import socket
 import sqlite3
@@ -197,6 +198,9 @@ class RunStore:
         unless ``exist_ok`` (a deterministic run trained again: its row starts over).
         """
         _check_name(study, "study")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                                 or seed < 0):
+            raise StoreError(f"seed must be an integer >= 0, got {seed!r}; pass --seed 0 or above")
         rid = run_id or f"{_safe(key)}-{uuid.uuid4().hex[:8]}"
         _check_name(rid, "run id")
         run_dir = self.root / study / rid
@@ -316,7 +320,8 @@ class RunStore:
             indexed.add(r.dir)
             if not r.dir.is_dir():
                 problems.append(Problem(r.id, r.study, "missing",
-                                        f"folder {r.dir} is gone (`algolens runs reindex --prune`"
+                                        f"folder {r.dir} is gone (`algolens runs reindex --prune --out "
+                                        f"{self.root}`"
                                         " drops its index row)"))
                 continue
             if r.status in ("interrupted", "running"):

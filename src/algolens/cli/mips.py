@@ -41,7 +41,10 @@ def register(group: click.Group) -> None:
 @click.option("--rerun", is_flag=True,
               help="With --all: run every task again, even those already finished in --out.")
 @click.option("--retrain", is_flag=True,
-              help="Train a new network even if --out holds one for the same task definition.")
+              help="Train a new network even if --out holds one for the same task definition. "
+                   "With --all: for every task of the run (62 searches, hours on a laptop; "
+                   "narrow it with --tasks); tasks already retrained by the same command in "
+                   "--out are skipped when it is re-run (add --rerun to retrain them again).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_list, jobs, executor,
              rerun, retrain, seed):
@@ -58,7 +61,8 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     A network trained earlier in --out for the same task definition (a fingerprint of its
     reference, alphabet and length) is reused; --retrain trains a new one. With --all, each
     task is a point of the one sweep: tasks already finished in --out for the same task
-    definition, seed and budget are not run again (--rerun to force). The table is read back
+    definition, seed and budget are not run again (--rerun to force); --all --retrain searches
+    a new network for every task (--tasks to narrow it). The table is read back
     from the store's runs and exported as --out/mips/benchmark.md and benchmark.json.
 
     Exit status: 0 when the task is solved (a verified program), 1 when it is not solved, 2 for
@@ -69,7 +73,7 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     check_out(out)
     if all_tasks:
         _run_benchmark(task, task_files, as_json, out, budget_seconds, task_list, jobs,
-                       executor, rerun, seed)
+                       executor, rerun, seed, retrain)
         return
     if not task:
         raise click.UsageError("give a TASK name (see `algolens tasks`) or --all")
@@ -82,7 +86,7 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
     if as_json:
         echo_json({**res.to_dict(), **({"save_error": save_error} if save_error else {})})
     else:
-        _print_text(res)
+        _print_text(res, budget_seconds)
     if save_error:
         click.echo(f"error: the result above was not saved: {save_error}; free space, fix the "
                    "permissions or pass another --out", err=True)
@@ -92,7 +96,7 @@ def mips_cmd(task, task_files, as_json, out, budget_seconds, all_tasks, task_lis
 
 
 def _run_benchmark(task, task_files, as_json, out, budget_seconds, task_list, jobs, executor,
-                   rerun, seed) -> None:
+                   rerun, seed, retrain) -> None:
     """``--all``: the benchmark's points through the one sweep; the table read from the store."""
     from ..store import RunStore
     from ..studies import mips_benchmark as bench
@@ -105,7 +109,7 @@ def _run_benchmark(task, task_files, as_json, out, budget_seconds, task_list, jo
     store = RunStore(out)
     results = bench.run_all(names, jobs=jobs, budget_seconds=budget_seconds, out=store,
                             seed=seed, progress=not as_json, executor=executor,
-                            task_files=task_files, resume=not rerun)
+                            task_files=task_files, resume=not rerun, retrain=retrain)
     md_path, js_path = bench.write_benchmark(
         store, [r for r in results if r.get("failed_pass") == "run"])
     if as_json:
@@ -138,7 +142,9 @@ def _say_if_definition_changed(task, out: str) -> None:
                    "trained; training a new network for the new definition", err=True)
 
 
-def _print_text(res) -> None:
+def _print_text(res, budget_seconds: float | None) -> None:
+    from ..train.search import exhausted_reason
+
     if res.program_source:
         click.echo(res.program_source)
     status = "SOLVED" if res.solved else "NOT SOLVED"
@@ -150,6 +156,9 @@ def _print_text(res) -> None:
         click.echo(f"#   {'ok  ' if p.ok else 'FAIL'} {p.name}: {p.reason}", err=True)
     if res.run_dir:
         click.echo(f"# wrote {res.run_dir}", err=True)
+    if res.budget_exhausted and res.solved:       # (unsolved: the reason below starts with it)
+        click.echo(f"# {exhausted_reason(budget_seconds)}", err=True)
     if not res.solved:
-        click.echo(f"# failed pass: {res.failed_pass}: {res.reason}", err=True)
+        where = f"failed pass: {res.failed_pass}" if res.failed_pass else "not solved"
+        click.echo(f"# {where}: {res.reason}", err=True)
     sys.stdout.flush()

@@ -46,7 +46,14 @@ def _store(out: str) -> RunStore:
 @click.option("--status", default=None, type=click.Choice(STATUSES), help="Only this status.")
 @json_option
 def runs_list(out: str, study: str | None, status: str | None, as_json: bool) -> None:
-    """List runs, newest first."""
+    """List runs, newest first.
+
+    \b
+    Examples:
+      algolens runs list                          # every run in ./runs
+      algolens runs list --study mips --status done --out runs
+      algolens runs list --json                   # one JSON object per run
+    """
     if study is not None:
         from ..studies import registry
         study = registry.get(study).name          # an unknown study lists the known ones
@@ -75,7 +82,13 @@ def runs_list(out: str, study: str | None, status: str | None, as_json: bool) ->
 @_OUT
 @json_option
 def runs_show(run: str, out: str, as_json: bool) -> None:
-    """Show one run (by id or folder): index row, config, key metrics, files."""
+    """Show one run (by id or folder): index row, config, key metrics, files.
+
+    \b
+    Examples:
+      algolens runs show Parity_Last3-1a2b3c4d
+      algolens runs show runs/mips/Parity_Last3-1a2b3c4d --json
+    """
     store = _store(out)
     rec = store.get(run)
     if not rec.dir.is_dir():
@@ -102,7 +115,13 @@ def runs_show(run: str, out: str, as_json: bool) -> None:
 def runs_verify(out: str, as_json: bool) -> None:
     """Check every run: weights against their SHA-256, missing files, interrupted runs.
 
-    Exits 1 when a checksum does not match or a file or folder is missing."""
+    Exits 1 when a checksum does not match or a file or folder is missing.
+
+    \b
+    Examples:
+      algolens runs verify                        # the store ./runs
+      algolens runs verify --out copy --json
+    """
     store = _store(out)
     problems = store.verify()
     bad = [p for p in problems if p.kind in ("checksum", "missing")]

@@ -1,4 +1,5 @@
-"""``algolens tasks``: list the benchmark and user tasks, or show one task in detail."""
+"""``algolens tasks``: list every registered task of every kind (the MIPS benchmark's sequence
+tasks, the recursion study's seq2seq tasks, the table tasks, user tasks), or show one in detail."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import textwrap
 import click
 
 from .. import tasks
+from ..tasks import Seq2SeqTask, TableTask
+from ..tasks.registry import KINDS
 from ..tasks.spec import SequenceTask
 from .common import echo_json, json_option, resolve_task, task_file_option
 
@@ -44,11 +47,26 @@ def format_alphabet(task: SequenceTask) -> str:
     return parts[0] if len(parts) == 1 else " x ".join(parts)
 
 
-def task_record(task: SequenceTask) -> dict:
-    """The JSON description of one task (also used by other commands' --json)."""
+def task_record(task) -> dict:
+    """The JSON description of one task of any kind (also used by other commands' --json)."""
+    if isinstance(task, TableTask):
+        return {"name": task.name, "kind": "table", "origin": tasks.origin(task),
+                "inputs": list(task.inputs), "targets": list(task.targets),
+                "description": task.description, "properties": dict(task.properties)}
     inp, out = example_row(task)
+    if isinstance(task, Seq2SeqTask):
+        return {"name": task.name, "kind": "seq2seq", "origin": tasks.origin(task),
+                "alphabet": list(task.input_alphabet),
+                "output_alphabet": list(task.output_alphabet),
+                "sizes": {"train": [task.train.lo, task.train.hi],
+                          "ood": [task.ood.lo, task.ood.hi], "unit": task.size_name},
+                "feature": task.feature_name, "shortcut": task.shortcut,
+                "description": task.description,
+                "example_inputs": _plain(inp), "example_outputs": _plain(out)}
     return {
         "name": task.name,
+        "kind": "sequence",
+        "origin": tasks.origin(task),
         "n_channels": task.n_channels,
         "alphabet": [list(c) for c in task.channels],
         "length": task.length,
@@ -70,15 +88,25 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
 
 
-def _list_lines(all_tasks: list[SequenceTask]) -> list[str]:
-    rows = [["NAME", "IN", "L", "DESCRIPTION", "EXAMPLE (inputs -> outputs)"]]
+def _list_lines(all_tasks: list) -> list[str]:
+    """One line per task: NAME KIND IN L DESCRIPTION EXAMPLE. IN: input channels (a table: its
+    input columns); L: the length (seq2seq: the largest in-distribution size; a table: -)."""
+    rows = [["NAME", "KIND", "IN", "L", "DESCRIPTION", "EXAMPLE (inputs -> outputs)"]]
     for t in all_tasks:
-        inp, out = example_row(t)
         desc = t.description if len(t.description) <= 48 else t.description[:47] + "…"
+        if isinstance(t, TableTask):
+            rows.append([t.name, "table", str(len(t.inputs)), "-", desc,
+                         f"{' '.join(t.inputs)} -> {_names_row(t.targets, 4)}"])
+            continue
+        inp, out = example_row(t)
         k = 6 if t.n_channels == 1 and t.output_dim == 1 else 4
-        rows.append([t.name, str(t.n_channels), str(t.length), desc,
+        rows.append([t.name, tasks.kind_of(t), str(t.n_channels), str(t.length), desc,
                      f"{_fmt_row(inp, k)} -> {_fmt_row(out, k)}"])
     return _table(rows)
+
+
+def _names_row(names: tuple[str, ...], k: int) -> str:
+    return " ".join(names[:k]) + (" …" if len(names) > k else "")
 
 
 def _definition(task: SequenceTask) -> str:
@@ -92,10 +120,14 @@ def _definition(task: SequenceTask) -> str:
         return ""
 
 
-def _detail_lines(task: SequenceTask) -> list[str]:
-    origin = "benchmark (MIPS)" if task.name in tasks.benchmark_names() else "user task"
+def _detail_lines(task) -> list[str]:
+    if isinstance(task, TableTask):
+        return _table_detail(task)
+    if isinstance(task, Seq2SeqTask):
+        return _seq2seq_detail(task)
     lines = [
-        f"{task.name}  [{origin}]",
+        f"{task.name}  [{tasks.origin(task)}]",
+        "  kind        : sequence (one output per input step)",
         f"  description : {task.description or '(none)'}",
         f"  inputs      : {task.n_channels} channel(s), alphabet {format_alphabet(task)}"
         + ("  (one tuple per step)" if task.n_channels > 1 else ""),
@@ -106,11 +138,45 @@ def _detail_lines(task: SequenceTask) -> list[str]:
     definition = _definition(task)
     if definition:
         lines += ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()]
-    lines.append("  examples    :")
+    return lines + _example_lines(task)
+
+
+def _example_lines(task) -> list[str]:
+    lines = ["  examples    :"]
     for seed in range(3):
         inp, out = task.example(seed=seed)
         lines += [f"    x = {_fmt_row(inp)}", f"    y = {_fmt_row(out)}", ""]
     return lines[:-1]
+
+
+def _seq2seq_detail(task: Seq2SeqTask) -> list[str]:
+    tr, ood, unit = task.train, task.ood, task.size_name
+    lines = [
+        f"{task.name}  [{tasks.origin(task)}]",
+        "  kind        : seq2seq (outputs of another length than the input)",
+        f"  description : {task.description or '(none)'}",
+        f"  inputs      : alphabet {_fmt_channel(task.input_alphabet)}; sizes {tr.lo}..{tr.hi} "
+        f"{unit} in distribution, {ood.lo}..{ood.hi} {unit} out of distribution",
+        f"  outputs     : alphabet {_fmt_channel(task.output_alphabet)}",
+        f"  feature     : {task.feature_name} (accuracy is stratified by it)",
+        f"  shortcut    : {task.shortcut} (the read-out `algolens recursion analyze` uses)",
+    ]
+    definition = _definition(task)
+    if definition:
+        lines += ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()]
+    return lines + _example_lines(task)
+
+
+def _table_detail(task: TableTask) -> list[str]:
+    props = ", ".join(f"{k}={v}" for k, v in task.properties.items())
+    return [
+        f"{task.name}  [{tasks.origin(task)}]",
+        "  kind        : table (a dataset with named inputs and targets)",
+        f"  description : {task.description or '(none)'}",
+        f"  inputs      : {', '.join(task.inputs)}",
+        f"  targets     : {', '.join(task.targets)}",
+        f"  properties  : {props or '(none)'}",
+    ]
 
 
 def register(group: click.Group) -> None:
@@ -118,20 +184,27 @@ def register(group: click.Group) -> None:
 
     @group.command("tasks")
     @click.argument("name", required=False)
+    @click.option("--kind", type=click.Choice(KINDS), default=None,
+                  help="List only the tasks of one kind (default: every kind).")
     @task_file_option
     @json_option
-    def tasks_cmd(name: str | None, task_files: tuple[str, ...], as_json: bool) -> None:
-        """List every task (the 62 MIPS benchmark tasks plus user tasks), or show one.
+    def tasks_cmd(name: str | None, kind: str | None, task_files: tuple[str, ...],
+                  as_json: bool) -> None:
+        """List every task of every kind, or show one.
 
-        Each line shows the task's name, input channels, length, a one-line description and
-        one example row. With NAME, show the task's definition, alphabet, length and three
-        example rows.
+        Three kinds: sequence (one output per input step: the 62 MIPS benchmark tasks, for
+        `algolens mips` / `train`), seq2seq (outputs of another length: Successor and the tree
+        traversals, for `algolens recursion`) and table (named inputs and targets: ModAdd_p31,
+        ..., AME2020, AME2016), plus user tasks. Each line shows the task's name, kind, inputs
+        (channels, or a table's input columns), length, a one-line description and one example
+        row. With NAME, show where the task comes from, its definition and examples.
 
         \b
         Examples:
           algolens tasks                          # all tasks, one line each
+          algolens tasks --kind seq2seq           # only the recursion study's tasks
           algolens tasks Div_3                    # one task in detail
-          algolens tasks --json                   # machine-readable list
+          algolens tasks Successor --json         # one task, machine-readable
           algolens tasks --task-file my_tasks.py  # include your own tasks
         """
         if name is not None:
@@ -143,7 +216,7 @@ def register(group: click.Group) -> None:
             return
         for f in task_files:
             tasks.load_task_file(f)
-        all_tasks = [tasks.get(n) for n in tasks.names()]
+        all_tasks = [tasks.get(n) for n in tasks.names(kind)]
         if as_json:
             echo_json([task_record(t) for t in all_tasks])
         else:

@@ -62,7 +62,7 @@ from ..perf import fast_cpu
 from ..store import Run, RunStore
 from ..tasks import get as get_task
 from ..tasks.spec import SequenceTask
-from ..train.search import SearchSummary
+from ..train.search import SearchSummary, exhausted_reason
 from ..typed import to_json
 from .registry import Study, param
 
@@ -109,6 +109,7 @@ class MIPSRecord:
     reason: str = ""
     network_run: str | None = None
     passes: list[PassSummary] = field(default_factory=list)
+    budget_exhausted: bool = False      # the network search's --budget-seconds cap bit
 
 
 @dataclass
@@ -133,6 +134,7 @@ class MIPSResult:
     network_accuracy: float | None = None
     network_run: str | None = None      # id of the search run the network came from
     run_id: str | None = None           # the mips run this result was saved as
+    budget_exhausted: bool = False      # the network search's safety cap bit (best so far)
 
     def record(self) -> MIPSRecord:
         v = self.verification
@@ -148,7 +150,7 @@ class MIPSResult:
             self.network_desc, self.network_accuracy, round(self.train_seconds, 2),
             round(self.distill_seconds, 2), self.failed_pass, self.reason, self.network_run,
             [PassSummary(p.name, p.ok, p.fidelity, p.reason, round(p.seconds, 2))
-             for p in self.passes])
+             for p in self.passes], self.budget_exhausted)
 
     def to_dict(self) -> dict:
         return {**to_json(self.record()), "run_dir": self.run_dir}
@@ -399,6 +401,7 @@ class Network:
     seconds: float = 0.0                  # its search's seconds (0: given by the caller)
     run_id: str | None = None             # its search run in the store
     accuracy: float | None = None         # its accuracy on fresh sequences
+    budget_exhausted: bool = False        # its search was cut short by the safety cap
 
 
 def obtain_network(task: SequenceTask, budget_seconds: float | None, store: RunStore, seed: int,
@@ -415,7 +418,7 @@ def obtain_network(task: SequenceTask, budget_seconds: float | None, store: RunS
                        run.id, rec.metrics.get("accuracy"))
     res = search(task, budget_seconds=budget_seconds, seed=seed, out=store, progress=progress)
     return Network(res.network, res.network.cfg.describe(), res.seconds, res.run_id,
-                   res.accuracy)
+                   res.accuracy, res.budget_exhausted)
 
 
 def as_store(out: RunStore | str | Path) -> RunStore:
@@ -444,9 +447,11 @@ def run(task: str | SequenceTask, network=None, budget_seconds: float | None = N
     reason = failed.reason if failed else ""
     if src is not None and not solved and ver is not None:    # a faithful program, not correct
         reason = f"{getattr(ver, 'verdict', 'not correct')}: {ver.summary()}"
+    if got.budget_exhausted and not solved:     # the cause comes first: the net is unfinished
+        reason = f"{exhausted_reason(budget_seconds)}; then {reason}"
     res = MIPSResult(task.name, solved, form, src, ver, got.net, got.desc, hidden, got.seconds,
                      time.monotonic() - t0, passes, failed.name if failed else None, reason,
-                     None, got.accuracy, got.run_id)
+                     None, got.accuracy, got.run_id, budget_exhausted=got.budget_exhausted)
     if write:
         save(res, store, seed, MIPSConfig(task.name, budget_seconds, not reuse),
              fingerprint=task.fingerprint())

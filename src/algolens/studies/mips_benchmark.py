@@ -27,16 +27,19 @@ EXPORTS = ("benchmark.md", "benchmark.json")
 
 def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float | None = None,
             out: RunStore | str | Path = "runs", seed: int = 0, progress: bool = True,
-            executor: str = "local", task_files=(), resume: bool = True) -> list[dict]:
+            executor: str = "local", task_files=(), resume: bool = True,
+            retrain: bool = False) -> list[dict]:
     """Run the benchmark (default: the 62 tasks) on ``executor`` (``"local"`` with ``jobs``
     processes, or ``"dask://host:port"``); one record per task, in ``names`` order.
 
     With ``resume`` a point whose run in ``out`` holds a result is not run again (an edited task
     definition, another seed or budget is another point). The exports are rewritten as each
-    task finishes. ``task_files`` (paths or ``TaskSource``) travel to every worker as source."""
+    task finishes. ``task_files`` (paths or ``TaskSource``) travel to every worker as source.
+    ``retrain``: every point searches a new network instead of reusing the store's (its config
+    says so, so a retrained point is another point than a reusing one, and resumes as one)."""
     from ..executor import TaskSource, parse_executor, run_items
 
-    configs = _configs(names, budget_seconds)                 # bad input fails before any run
+    configs = _configs(names, budget_seconds, retrain)        # bad input fails before any run
     parse_executor(executor, jobs)
     store = as_store(out)
     ids = {n: MIPS_STUDY.run_id(c, seed) for n, c in configs.items()}
@@ -55,14 +58,15 @@ def run_all(names: list[str] | None = None, jobs: int = 1, budget_seconds: float
     return [crashed.get(n) or point_record(store.open(ids[n])) for n in configs]
 
 
-def _configs(names: list[str] | None, budget_seconds: float | None) -> dict[str, MIPSConfig]:
+def _configs(names: list[str] | None, budget_seconds: float | None,
+             retrain: bool = False) -> dict[str, MIPSConfig]:
     """{task: its point's config}, checked (unknown names, an empty list, a bad budget)."""
     from ..tasks import benchmark_names
     if names is not None and not names:
         raise ValueError("no task names given; pass --tasks NAME[,NAME...] or leave it out for "
                          "all 62 benchmark tasks")
     names = list(dict.fromkeys(names or benchmark_names()))
-    return {n: MIPSConfig(get_task(n).name, budget_seconds) for n in names}
+    return {n: MIPSConfig(get_task(n).name, budget_seconds, retrain) for n in names}
 
 
 def costliest_first(names: list[str]) -> list[str]:

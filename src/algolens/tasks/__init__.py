@@ -1,4 +1,5 @@
-"""Pure task definitions (no torch): the 62 MIPS sequence tasks and user tasks.
+"""Pure task definitions (no torch): the 62 MIPS sequence tasks, the recursion (seq2seq) and
+table tasks, and user tasks.
 
     >>> from algolens import tasks
     >>> t = tasks.get("Parity_Last2")
@@ -6,7 +7,8 @@
     [1, 1, 0, 1]
 """
 
-from .registry import benchmark_names, get, kind_of, load_task_file, names, register, unregister
+from .registry import (benchmark_names, get, kind_of, load_task_file, names, origin, register,
+                       unregister)
 from .seq2seq import Seq2SeqTask, Split
 from .table import TableTask, modular_addition, modular_addition_target
 from .spec import SequenceTask, TaskError
@@ -24,6 +26,7 @@ __all__ = [
            "modular_addition",
            "modular_addition_target",
            "names",
+           "origin",
            "register",
            "unregister",
 ]

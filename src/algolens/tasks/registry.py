@@ -3,9 +3,9 @@
 Three kinds share it: sequence tasks (``SequenceTask``, one output per input step: MIPS),
 sequence-to-sequence tasks (``Seq2SeqTask``, outputs of another length: successor, traversals)
 and table tasks (``TableTask``, a dataset with named inputs and targets: modular addition, the
-nuclear mass table). ``names()`` lists the sequence tasks (what ``algolens tasks`` and ``mips
---all`` iterate); ``names(kind="seq2seq")`` / ``names(kind="table")`` the others; ``get`` finds
-any.
+nuclear mass table). ``names()`` lists the sequence tasks (what ``mips --all`` iterates);
+``names(kind="seq2seq")`` / ``names(kind="table")`` the others, ``names(None)`` all (what
+``algolens tasks`` lists); ``get`` finds any; ``origin`` says where one comes from.
 """
 
 from __future__ import annotations
@@ -42,6 +42,22 @@ def names(kind: str | None = "sequence") -> list[str]:
     if kind is not None and kind not in KINDS:
         raise TaskError(f"unknown task kind {kind!r}; use one of {list(KINDS)} or None")
     return [n for n, t in _REGISTRY.items() if kind is None or kind_of(t) == kind]
+
+
+def origin(name: str | AnyTask) -> str:
+    """Where a registered task comes from, in words: the MIPS benchmark, a shipped study's task,
+    or the user task file that registered it (``algolens tasks NAME`` shows it)."""
+    task = _lookup(name)
+    if task.name in _SOURCE or task.name not in _BENCHMARK:
+        where = _SOURCE.get(task.name)
+        return f"user task from {where}" if where else "user task"
+    if any(t.name == task.name for t in BENCHMARK_TASKS):
+        return "benchmark (MIPS)"
+    if isinstance(task, Seq2SeqTask):
+        return "shipped: algolens recursion"
+    if any(t.name == task.name for t in NUCLEAR_TABLE_TASKS):
+        return "shipped: algolens nuclear"
+    return "shipped table task"
 
 
 def benchmark_names() -> list[str]:

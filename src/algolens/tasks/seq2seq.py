@@ -61,7 +61,8 @@ class Seq2SeqTask:
         feature: ``input list -> int``, the quantity accuracy is stratified by.
         feature_name: its name in reports ("k", "depth").
         size_name: what a size counts ("bits", "nodes").
-        max_input_len / max_output_len: longest rows any split produces (the model's context).
+        max_input_len: longest input row any split produces (the model's context).
+        max_output_len: longest output row any split produces.
         description: one line for ``algolens tasks``.
         shortcut: which shortcut read-out describes a model of the task: "read-table"
             (attention reads per output step + a rule table) or "attention-vote" (prefix
