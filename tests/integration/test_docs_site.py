@@ -14,24 +14,16 @@ errors. Driven like tests/integration/test_report_browser.py (selenium + Debian 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from _chromium import MISSING, WHY_MISSING, chromium
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.docs,
-    pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                       reason="the docs browser test needs chromium and chromedriver (Debian: "
-                              "apt-get install chromium chromium-driver; .ci/run installs them)"),
-]
+pytestmark = [pytest.mark.docs, pytest.mark.skipif(MISSING, reason=WHY_MISSING)]
 # the home page, one API page (mkdocstrings), one study page with a figure, the CLI reference
 PAGES = ["index.html", "api/store.html", "studies/sparse_parity.html", "cli.html"]
 
@@ -53,29 +45,9 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    pytest.importorskip("selenium", reason="the browser test drives chromium with selenium "
-                                           "(pip install 'algolens[browser]')")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="algolens-chromium-docs-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--allow-file-access-from-files",
-                 # no network: a page that fetches anything remote fails loudly in the console
-                 "--host-resolver-rules=MAP * ~NOTFOUND",
-                 "--window-size=1280,1600"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    # no network: a page that fetches anything remote fails loudly in the console
+    yield from chromium(1280, 1600, "--allow-file-access-from-files",
+                        "--host-resolver-rules=MAP * ~NOTFOUND")
 
 
 def _local_file(url: str) -> Path | None:

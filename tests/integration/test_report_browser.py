@@ -18,20 +18,15 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from _chromium import MISSING, WHY_MISSING, chromium
 from algolens.cli import main
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless browser test needs chromium and chromedriver (Debian: apt-get install "
-           "chromium chromium-driver; .ci/run installs them)")
+pytestmark = pytest.mark.skipif(MISSING, reason=WHY_MISSING)
 WIDTH, HEIGHT = 1280, 1600
 
 
@@ -70,27 +65,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    pytest.importorskip("selenium", reason="the browser test drives chromium with selenium "
-                                           "(pip install 'algolens[browser]')")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="algolens-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 f"--window-size={WIDTH},{HEIGHT}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # an explicit driver path: selenium's driver manager never runs (nothing is downloaded)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium(WIDTH, HEIGHT)
 
 
 # the fewest images each page must show: the evidence its claim rests on
