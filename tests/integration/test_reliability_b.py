@@ -43,16 +43,6 @@ def cli(*args, code: int | None = 0):
     return res
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _registry_as_found():
-    """The task file registers a task process-wide: remove it after this module."""
-    from algolens import tasks
-    before = set(tasks.names())
-    yield
-    for name in set(tasks.names()) - before:
-        tasks.unregister(name)
-
-
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory) -> tuple[Path, Path]:
     """(task file, store holding one solved mips run and its network run)."""

@@ -76,16 +76,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != "index.db"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _registry_as_found():
-    """The task files below register tasks process-wide: remove them after this module."""
-    from algolens import tasks
-    before = set(tasks.names())
-    yield
-    for name in set(tasks.names()) - before:
-        tasks.unregister(name)
-
-
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory) -> tuple[Path, Path]:
     """(task file, runs folder holding one solved Robust_Echo run): trained once (seconds)."""

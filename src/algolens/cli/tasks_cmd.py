@@ -135,10 +135,14 @@ def _detail_lines(task) -> list[str]:
         f"  output_dim  : {task.output_dim}",
         f"  sampler     : {'custom' if task.sampler is not None else 'uniform, independent'}",
     ]
+    return lines + _definition_lines(task) + _example_lines(task)
+
+
+def _definition_lines(task) -> list[str]:
+    """The task's reference function as written (when its source can be found)."""
     definition = _definition(task)
-    if definition:
-        lines += ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()]
-    return lines + _example_lines(task)
+    return ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()] \
+        if definition else []
 
 
 def _example_lines(task) -> list[str]:
@@ -161,10 +165,7 @@ def _seq2seq_detail(task: Seq2SeqTask) -> list[str]:
         f"  feature     : {task.feature_name} (accuracy is stratified by it)",
         f"  shortcut    : {task.shortcut} (the read-out `algolens recursion analyze` uses)",
     ]
-    definition = _definition(task)
-    if definition:
-        lines += ["  definition  :"] + [f"    {ln}" for ln in definition.splitlines()]
-    return lines + _example_lines(task)
+    return lines + _definition_lines(task) + _example_lines(task)
 
 
 def _table_detail(task: TableTask) -> list[str]:
