@@ -22,6 +22,7 @@ from ..studies import registry
 from ..typed import to_json
 from .common import (command_line, echo_json, executor_options, json_option,
                      on_interrupt, open_done, store_at)
+from .study_cmds import analyze_options
 
 MAX_GRID = 1000          # most values one 'start:stop:step' may expand to (a typo guard)
 OUT_HELP = "The run store (its root folder, holding index.db)."
@@ -167,12 +168,7 @@ def cp_train(alphas, seeds, preset, threads, out, as_json, quiet, **fields) -> N
 
 
 @clock_pizza.command("analyze")
-@click.argument("run")
-@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-              help=OUT_HELP)
-@click.option("--force", is_flag=True,
-              help="Measure a run that did not train anyway (its verdict stays withheld).")
-@json_option
+@analyze_options("Measure a run that did not train anyway (its verdict stays withheld).")
 def cp_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
     """Measure a trained run: s_g, q, circularity, circles, verdict and the evidence plots.
 
@@ -339,12 +335,7 @@ def gk_train(seed, preset, no_analyze, threads, out, as_json, quiet, **fields) -
 
 
 @grokking.command("analyze")
-@click.argument("run")
-@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-              help=OUT_HELP)
-@click.option("--force", is_flag=True,
-              help="Compute the progress measures of a run that did not generalise anyway.")
-@json_option
+@analyze_options("Compute the progress measures of a run that did not generalise anyway.")
 def gk_analyze(run: str, out: str, force: bool, as_json: bool) -> None:
     """Progress measures and phases from a run's checkpoints (writes result.json).
 

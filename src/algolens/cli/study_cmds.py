@@ -116,14 +116,20 @@ def field_option(study: Study, f: dataclasses.Field) -> Callable:
 
 
 # --------------------------------------------------------------------------- analyze
+def analyze_options(force_help: str) -> Callable:
+    """RUN, ``--out``, ``--force`` and ``--json``: what every study's ``analyze`` takes."""
+    def deco(fn: Callable) -> Callable:
+        fn = json_option(fn)
+        fn = click.option("--force", is_flag=True, help=force_help)(fn)
+        fn = click.option("--out", default="runs", show_default=True,
+                          type=click.Path(file_okay=False), help=OUT_HELP)(fn)
+        return click.argument("run")(fn)
+    return deco
+
+
 def _analyze_command(study: Study, cli_name: str) -> click.Command:
     @click.command("analyze")
-    @click.argument("run")
-    @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-                  help=OUT_HELP)
-    @click.option("--force", is_flag=True,
-                  help="Read out a run that did not train anyway (findings then marked so).")
-    @json_option
+    @analyze_options("Read out a run that did not train anyway (findings then marked so).")
     def analyze(run: str, out: str, force: bool, as_json: bool) -> None:
         opened = open_done(study, run, out)
         result = study.analyze(opened, force=force)
